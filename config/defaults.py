@@ -1,0 +1,33 @@
+"""Default settings. Every key can be overridden by a ``DIARY_<KEY>`` environment
+variable; each key is documented in README.md (a test checks this)."""
+
+# Path of the SQLite database file.
+DATABASE = "instance/diary.sqlite3"
+# Signs the clinician web session cookie. Set a long random value in production.
+SECRET_KEY = "dev-only-change-me"
+# Lifetime of a clinician API token and web session, in hours, from login.
+CLINICIAN_TOKEN_HOURS = 12
+# A clinician token unused for this many minutes stops working.
+CLINICIAN_IDLE_MINUTES = 30
+# Days an enrollment code stays valid.
+ENROLLMENT_CODE_DAYS = 7
+# Largest request body accepted, in bytes (larger -> 413).
+MAX_CONTENT_LENGTH = 1048576
+# Most items in one /me/sync batch (more -> 422).
+SYNC_MAX_ITEMS = 500
+# A reminder this many minutes late (scheduler was down) is recorded expired, not sent.
+REMINDER_GRACE_MINUTES = 120
+# Seconds between scheduler ticks.
+SCHEDULER_TICK_SECONDS = 30
+# Push gateway that receives reminder deliveries as signed JSON; empty = in-app outbox only.
+PUSH_WEBHOOK_URL = ""
+# HMAC-SHA256 secret for the push gateway's X-Diary-Signature header.
+PUSH_WEBHOOK_SECRET = ""
+# Seconds before a push gateway request times out.
+PUSH_WEBHOOK_TIMEOUT_SECONDS = 5
+# Days after each dose step change left out of per-level report figures (effects lag).
+REPORT_LAG_DAYS = 3
+# Log level of the service and scheduler.
+LOG_LEVEL = "INFO"
+# Production mode: session cookies are marked Secure.
+PRODUCTION = False

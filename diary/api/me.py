@@ -1,0 +1,243 @@
+"""Patient routes (device token): profile, diary entries, doses, sync, changes, devices."""
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from diary import auth, people, records
+from diary.sync import apply_batch
+from diary.clock import utcnow
+from diary.db import next_seq, write
+from diary.errors import abort
+from diary.schemas.common import ClientUUID, parse_path_date
+from diary.schemas.diary import (ChangesArgs, ChangesOut, ConflictOut, DateRangeArgs, DoseIn,
+                                 DoseListOut, DoseOut, EntryIn, EntryListOut, EntryOut, SyncIn,
+                                 SyncOut)
+from diary.schemas.people import DeviceListOut, MeOut, MePatchIn
+
+blp = Blueprint("me", __name__, description="The patient's own diary (device token)")
+BEARER = [{"bearer": []}]
+_uuid_field = ClientUUID()
+
+
+def _day_or_422(text, patient, now):
+    try:
+        day = parse_path_date(text)
+    except ValueError as exc:
+        abort(422, "Not a diary day.", errors={"path": {"date": [str(exc)]}})
+    _check_not_future(day, patient, now, ("path", "date"))
+    return day.isoformat()
+
+
+def _check_not_future(day, patient, now, where):
+    if day > records.latest_allowed_day(patient["timezone"], now):
+        abort(422, "That day is in the future.",
+              errors={where[0]: {where[1]: ["Must not be after tomorrow in your time zone."]}})
+
+
+def _dose_id_or_422(text):
+    try:
+        return _uuid_field.deserialize(text)
+    except ValidationError as exc:
+        abort(422, "Not a dose id.", errors={"path": {"dose_id": exc.messages}})
+
+
+def _conflict(stored_out):
+    abort(409, "A newer version is stored; it was kept.", errors={"stored": stored_out})
+
+
+@blp.get("/me")
+@blp.response(200, MeOut)
+@blp.doc(security=BEARER)
+def get_me():
+    """Show the patient's profile."""
+    patient = auth.require_patient()
+    return patient
+
+
+@blp.patch("/me")
+@blp.arguments(MePatchIn)
+@blp.response(200, MeOut)
+@blp.doc(security=BEARER)
+def patch_me(body):
+    """Change the display name or time zone (reminders follow the new zone)."""
+    patient = auth.require_patient()
+    conn = auth.app_conn()
+    now = utcnow()
+    with write(conn):
+        row = people.update_patient(conn, patient["id"], body)
+        if "timezone" in body and body["timezone"] != patient["timezone"]:
+            after_zone_change(conn, patient["id"], now)
+    return dict(row)
+
+
+def after_zone_change(conn, patient_id, now):
+    """Recompute reminder due times in the patient's new zone."""
+    try:
+        from diary.reminders import schedule
+    except ImportError:
+        return
+    schedule.on_zone_changed(conn, patient_id, now)
+
+
+@blp.put("/me/entries/<day>")
+@blp.arguments(EntryIn)
+@blp.response(200, EntryOut)
+@blp.alt_response(201, schema=EntryOut, description="Created")
+@blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
+@blp.doc(security=BEARER)
+def put_entry(body, day):
+    """Create or update the diary entry of one local day."""
+    patient = auth.require_patient()
+    now = utcnow()
+    day = _day_or_422(day, patient, now)
+    conn = auth.app_conn()
+    with write(conn):
+        status, row = records.upsert_entry(conn, patient["id"], day, body, now, next_seq(conn))
+    if status == "stale":
+        _conflict(records.entry_out(row))
+    return records.entry_out(row), 201 if status == "created" else 200
+
+
+@blp.get("/me/entries/<day>")
+@blp.response(200, EntryOut)
+@blp.doc(security=BEARER)
+def get_entry(day):
+    """Show the entry of one local day."""
+    patient = auth.require_patient()
+    day = _day_or_422(day, patient, utcnow())
+    row = records.get_entry_row(auth.app_conn(), patient["id"], day)
+    if row is None or row["deleted"]:
+        abort(404, "No entry for that day.")
+    return records.entry_out(row)
+
+
+@blp.delete("/me/entries/<day>")
+@blp.response(204)
+@blp.doc(security=BEARER)
+def delete_entry(day):
+    """Delete the entry of one local day."""
+    patient = auth.require_patient()
+    now = utcnow()
+    day = _day_or_422(day, patient, now)
+    conn = auth.app_conn()
+    with write(conn):
+        status = records.delete_entry(conn, patient["id"], day, now, next_seq(conn))
+    if status != "deleted":
+        abort(404, "No entry for that day.")
+
+
+@blp.get("/me/entries")
+@blp.arguments(DateRangeArgs, location="query")
+@blp.response(200, EntryListOut)
+@blp.doc(security=BEARER)
+def list_entries(args):
+    """List the patient's entries between two days."""
+    patient = auth.require_patient()
+    return {"entries": records.list_entries(auth.app_conn(), patient["id"], args["from_"], args["to"])}
+
+
+@blp.put("/me/doses/<dose_id>")
+@blp.arguments(DoseIn)
+@blp.response(200, DoseOut)
+@blp.alt_response(201, schema=DoseOut, description="Created")
+@blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
+@blp.doc(security=BEARER)
+def put_dose(body, dose_id):
+    """Log or correct a dose under a client-generated UUID."""
+    patient = auth.require_patient()
+    dose_id = _dose_id_or_422(dose_id)
+    now = utcnow()
+    _check_not_future(records.dose_local_date(body["taken_at"]), patient, now, ("json", "taken_at"))
+    conn = auth.app_conn()
+    with write(conn):
+        status, row = records.upsert_dose(conn, patient["id"], dose_id, body, now, next_seq(conn))
+    if status == "stale":
+        _conflict(records.dose_out(row))
+    return records.dose_out(row), 201 if status == "created" else 200
+
+
+@blp.get("/me/doses/<dose_id>")
+@blp.response(200, DoseOut)
+@blp.doc(security=BEARER)
+def get_dose(dose_id):
+    """Show one logged dose."""
+    patient = auth.require_patient()
+    row = records.get_dose_row(auth.app_conn(), patient["id"], _dose_id_or_422(dose_id))
+    if row is None or row["deleted"]:
+        abort(404, "No such dose.")
+    return records.dose_out(row)
+
+
+@blp.delete("/me/doses/<dose_id>")
+@blp.response(204)
+@blp.doc(security=BEARER)
+def delete_dose(dose_id):
+    """Delete a logged dose."""
+    patient = auth.require_patient()
+    dose_id = _dose_id_or_422(dose_id)
+    now = utcnow()
+    conn = auth.app_conn()
+    with write(conn):
+        status = records.delete_dose(conn, patient["id"], dose_id, now, next_seq(conn))
+    if status != "deleted":
+        abort(404, "No such dose.")
+
+
+@blp.get("/me/doses")
+@blp.arguments(DateRangeArgs, location="query")
+@blp.response(200, DoseListOut)
+@blp.doc(security=BEARER)
+def list_doses(args):
+    """List the patient's doses by diary day."""
+    patient = auth.require_patient()
+    return {"doses": records.list_doses(auth.app_conn(), patient["id"], args["from_"], args["to"])}
+
+
+@blp.post("/me/sync")
+@blp.arguments(SyncIn)
+@blp.response(200, SyncOut)
+@blp.doc(security=BEARER)
+def sync(body):
+    """Apply a batch of offline changes; one result per item, in the order sent."""
+    patient = auth.require_patient()
+    total = sum(len(body[k]) for k in ("entries", "doses", "deleted_entries", "deleted_doses"))
+    limit = current_app.config["SYNC_MAX_ITEMS"]
+    if total > limit:
+        abort(422, f"At most {limit} items per batch.",
+              errors={"json": {"_schema": [f"{total} items; at most {limit} per batch."]}})
+    conn = auth.app_conn()
+    return apply_batch(conn, patient, body, utcnow())
+
+
+@blp.get("/me/changes")
+@blp.arguments(ChangesArgs, location="query")
+@blp.response(200, ChangesOut)
+@blp.doc(security=BEARER)
+def changes(args):
+    """Everything changed after the cursor (all of it without one)."""
+    patient = auth.require_patient()
+    return records.changes_since(auth.app_conn(), patient["id"], args["since"])
+
+
+@blp.get("/me/devices")
+@blp.response(200, DeviceListOut)
+@blp.doc(security=BEARER)
+def list_devices():
+    """List the devices enrolled for this patient."""
+    patient = auth.require_patient()
+    return {"devices": people.list_devices(auth.app_conn(), patient["id"])}
+
+
+@blp.delete("/me/devices/<int:device_id>")
+@blp.response(204)
+@blp.doc(security=BEARER)
+def revoke_device(device_id):
+    """Revoke one of this patient's devices (a lost phone)."""
+    patient = auth.require_patient()
+    conn = auth.app_conn()
+    with write(conn):
+        found = people.revoke_device(conn, patient["id"], device_id, utcnow())
+    if not found:
+        abort(404, "No such device.")
+

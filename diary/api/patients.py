@@ -1,0 +1,133 @@
+"""Clinician routes: the clinic's patients, enrollment codes, regimens, diary reads."""
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from diary import audit, auth, people, records
+from diary.clock import utcnow
+from diary.db import write
+from diary.errors import abort
+from diary.schemas.diary import DateRangeArgs, DoseListOut, EntryListOut
+from diary.schemas.people import (EnrollmentCodeOut, PatientCreatedOut, PatientIn, PatientListOut,
+                                  PatientOut, RegimenIn, RegimenOut)
+
+blp = Blueprint("patients", __name__, description="Clinician access to their clinic's patients")
+BEARER = [{"bearer": []}]
+
+
+def after_regimen_change(conn, patient_id, now):
+    """Hook for rules that follow the regimen (dose reminders); replaced by the reminders module."""
+    try:
+        from diary.reminders import schedule
+    except ImportError:
+        return
+    schedule.on_regimen_changed(conn, patient_id, now)
+
+
+@blp.get("/patients")
+@blp.response(200, PatientListOut)
+@blp.doc(security=BEARER)
+def list_patients():
+    """List the patients of the clinician's clinic."""
+    clinician = auth.require_clinician()
+    conn = auth.app_conn()
+    rows = conn.execute("SELECT * FROM patients WHERE clinic_id = ? ORDER BY display_name, id",
+                        (clinician["clinic_id"],)).fetchall()
+    with write(conn):
+        audit.clinician_read(conn, clinician, "list_patients", None)
+    return {"patients": [people.patient_out(r) for r in rows]}
+
+
+@blp.post("/patients")
+@blp.arguments(PatientIn)
+@blp.response(201, PatientCreatedOut)
+@blp.doc(security=BEARER)
+def create_patient(body):
+    """Add a patient to the clinic; returns their first enrollment code."""
+    clinician = auth.require_clinician()
+    conn = auth.app_conn()
+    with write(conn):
+        return people.create_patient(conn, clinician["clinic_id"], body, utcnow(),
+                                     current_app.config["ENROLLMENT_CODE_DAYS"])
+
+
+@blp.get("/patients/<patient_id>")
+@blp.response(200, PatientOut)
+@blp.doc(security=BEARER)
+def get_patient(patient_id):
+    """Show one patient of the clinic."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    with write(conn):
+        audit.clinician_read(conn, clinician, "get_patient", patient_id)
+    return people.patient_out(patient)
+
+
+@blp.post("/patients/<patient_id>/enrollment-code")
+@blp.response(201, EnrollmentCodeOut)
+@blp.doc(security=BEARER)
+def new_enrollment_code(patient_id):
+    """Issue a fresh enrollment code; the old one stops working."""
+    _, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    with write(conn):
+        return people.new_enrollment_code(conn, patient["id"], utcnow(),
+                                          current_app.config["ENROLLMENT_CODE_DAYS"])
+
+
+@blp.put("/patients/<patient_id>/regimen")
+@blp.arguments(RegimenIn)
+@blp.response(200, RegimenOut)
+@blp.doc(security=BEARER)
+def put_regimen(body, patient_id):
+    """Set the patient's regimen: medication, bedtime dose time, titration steps."""
+    _, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    now = utcnow()
+    with write(conn):
+        regimen = people.put_regimen(conn, patient["id"], body, now)
+        after_regimen_change(conn, patient["id"], now)
+    return people.regimen_out(regimen)
+
+
+@blp.get("/patients/<patient_id>/regimen")
+@blp.response(200, RegimenOut)
+@blp.doc(security=BEARER)
+def get_regimen(patient_id):
+    """Show the patient's regimen (404 when none is set)."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    regimen = people.get_regimen(conn, patient["id"])
+    if regimen is None:
+        abort(404, "No regimen is set for this patient.")
+    with write(conn):
+        audit.clinician_read(conn, clinician, "get_regimen", patient_id)
+    return people.regimen_out(regimen)
+
+
+@blp.get("/patients/<patient_id>/entries")
+@blp.arguments(DateRangeArgs, location="query")
+@blp.response(200, EntryListOut)
+@blp.doc(security=BEARER)
+def list_entries(args, patient_id):
+    """List the patient's diary entries between two days."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    entries = records.list_entries(conn, patient["id"], args["from_"], args["to"])
+    with write(conn):
+        audit.clinician_read(conn, clinician, "list_entries", patient_id)
+    return {"entries": entries}
+
+
+@blp.get("/patients/<patient_id>/doses")
+@blp.arguments(DateRangeArgs, location="query")
+@blp.response(200, DoseListOut)
+@blp.doc(security=BEARER)
+def list_doses(args, patient_id):
+    """List the patient's logged doses between two diary days."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    doses = records.list_doses(conn, patient["id"], args["from_"], args["to"])
+    with write(conn):
+        audit.clinician_read(conn, clinician, "list_doses", patient_id)
+    return {"doses": doses}

@@ -1,0 +1,67 @@
+"""create_app(): config layers, database, blueprints, the error handler, request hooks."""
+
+import logging
+
+from flask import Flask, request
+
+from diary import config as configmod
+from diary import db as dbmod
+from diary.api import Api, register_blueprints
+from diary.errors import error_payload
+
+JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def create_app(overrides=None, environ=None):
+    """Build the Flask app from defaults, DIARY_* environment variables and overrides."""
+    app = Flask(__name__)
+    settings = configmod.load(environ=environ, overrides=overrides)
+    app.config.update(settings)
+    app.config.update(
+        API_TITLE="symptom-diary",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["PRODUCTION"]),
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    logging.getLogger("diary").setLevel(settings["LOG_LEVEL"])
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    register_blueprints(app, api)
+    _register_hooks(app)
+    return app
+
+
+def _register_hooks(app):
+    @app.before_request
+    def json_only_bodies():
+        # A body in another content type would be silently ignored by the
+        # parser; refuse it instead so the client learns at once.
+        if (request.method in JSON_BODY_METHODS and request.path.startswith("/api/")
+                and (request.content_length or 0) > 0 and not request.is_json):
+            return error_payload(415, "Send JSON with Content-Type: application/json."), 415
+        return None
+
+    @app.after_request
+    def no_store(response):
+        # Patient data must not sit in shared or browser caches.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.teardown_appcontext
+    def rollback_leftovers(exc):
+        conn = dbmod.get_conn(app.config["DATABASE"]) if exc is not None else None
+        if conn is not None and conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    @app.get("/healthz")
+    def healthz():
+        dbmod.get_conn(app.config["DATABASE"]).execute("SELECT 1").fetchone()
+        return {"status": "ok"}

@@ -1,0 +1,96 @@
+"""Connections (pragmas), write transactions and the migrations runner."""
+
+import contextlib
+import os
+import sqlite3
+import threading
+
+import sqlite_utils
+
+from diary.migrations import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+_local = threading.local()
+
+
+def connect(path):
+    """Open a connection with the pragmas every connection must have."""
+    path = str(path)
+    if path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the
+    # driver never opens a deferred transaction that later fails to upgrade.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # journal_mode is persistent in the file; setting it again is cheap.
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: an acknowledged entry survives a power cut (the phone may delete
+    # its copy once we answer 200).
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def get_conn(path):
+    """Return this thread's kept connection to ``path``, opening it once."""
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    conn = conns.get(path)
+    if conn is None:
+        conn = conns[path] = connect(path)
+    return conn
+
+
+def close_thread_connections():
+    """Close every connection this thread keeps (tests, CLI exit)."""
+    for conn in getattr(_local, "conns", {}).values():
+        conn.close()
+    _local.conns = {}
+
+
+@contextlib.contextmanager
+def write(conn):
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction; roll back on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def next_seq(conn):
+    """Take the next change sequence number inside the open write transaction."""
+    return conn.execute(
+        "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value"
+    ).fetchone()[0]
+
+
+def migrate(path):
+    """Create or upgrade the database at ``path``; return applied migration names."""
+    conn = connect(path)
+    try:
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        before = {m.name for m in migrations.applied(db)}
+        migrations.apply(db)
+        after = [m.name for m in migrations.applied(db)]
+        return [name for name in after if name not in before]
+    finally:
+        conn.close()
+
+
+def pending_migrations(path):
+    """Names of migrations not yet applied to the database at ``path``."""
+    conn = connect(path)
+    try:
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        return [m.name for m in migrations.pending(db)]
+    finally:
+        conn.close()

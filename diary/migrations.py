@@ -1,0 +1,237 @@
+"""Numbered schema migrations: the only way the schema changes.
+
+Conventions (DESIGN.md, Storage): instants are UTC ISO-8601 text ending in
+``+00:00``; diary days are the patient's local date ``YYYY-MM-DD``; doses are
+integer micrograms; ids sent by the phone are client-generated UUID text.
+"""
+
+import sqlite3
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("diary")
+
+
+def run_script(db, script):
+    """Execute ``script`` statement by statement inside the open transaction.
+
+    ``executescript`` would COMMIT first and break the migration's atomicity.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            if statement.strip():
+                db.conn.execute(statement)
+            statement = ""
+    if statement.strip().strip(";").strip():
+        raise ValueError("incomplete SQL statement at end of migration script")
+
+
+@migrations(name="0001_foundation")
+def m0001_foundation(db):
+    run_script(db, 
+        """
+        CREATE TABLE clinics (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE clinicians (
+            id INTEGER PRIMARY KEY,
+            clinic_id INTEGER NOT NULL REFERENCES clinics(id),
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE patients (
+            id TEXT PRIMARY KEY,
+            clinic_id INTEGER NOT NULL REFERENCES clinics(id),
+            display_name TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            external_ref TEXT,
+            reminder_detail INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX patients_clinic ON patients(clinic_id);
+        -- One live enrollment code per patient: a fresh code replaces the row.
+        CREATE TABLE enrollment_codes (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL UNIQUE,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('clinician', 'patient')),
+            clinician_id INTEGER REFERENCES clinicians(id) ON DELETE CASCADE,
+            patient_id TEXT REFERENCES patients(id) ON DELETE CASCADE,
+            device_name TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE regimens (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            medication TEXT NOT NULL,
+            dose_time TEXT NOT NULL,
+            other_medications TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE regimen_steps (
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            start_date TEXT NOT NULL,
+            dose_ug INTEGER NOT NULL CHECK (dose_ug > 0),
+            PRIMARY KEY (patient_id, start_date)
+        );
+        -- A deleted entry stays as a tombstone (deleted = 1) so the changes
+        -- feed can tell other devices; seq orders every change for /me/changes.
+        CREATE TABLE entries (
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            date TEXT NOT NULL,
+            pain INTEGER, pain_worst INTEGER, fatigue INTEGER,
+            mood INTEGER, sleep_quality INTEGER, function INTEGER,
+            sleep_hours REAL,
+            side_effects TEXT NOT NULL DEFAULT '[]',
+            notes TEXT,
+            recorded_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (patient_id, date)
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_seq ON entries(patient_id, seq);
+        CREATE TABLE doses (
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            medication TEXT NOT NULL,
+            amount_ug INTEGER NOT NULL CHECK (amount_ug > 0),
+            taken_at TEXT NOT NULL,
+            utc_offset_minutes INTEGER NOT NULL,
+            local_date TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('taken', 'skipped')),
+            note TEXT,
+            recorded_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (patient_id, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX doses_day ON doses(patient_id, local_date);
+        CREATE INDEX doses_seq ON doses(patient_id, seq);
+        -- A single counter row: each write transaction takes the next value,
+        -- so seq order is commit order (writers are serialised).
+        CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+        INSERT INTO change_counter (id, value) VALUES (1, 0);
+        """
+    )
+
+
+@migrations(name="0002_reminders")
+def m0002_reminders(db):
+    run_script(db, 
+        """
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('dose', 'diary')),
+            time TEXT NOT NULL,
+            days TEXT NOT NULL DEFAULT 'mon,tue,wed,thu,fri,sat,sun',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            -- true while the dose reminder follows the regimen's dose_time
+            follows_regimen INTEGER NOT NULL DEFAULT 0,
+            next_due_utc TEXT,
+            next_local_date TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (patient_id, kind)
+        );
+        CREATE INDEX reminders_due ON reminders(next_due_utc) WHERE next_due_utc IS NOT NULL;
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            reminder_id INTEGER NOT NULL REFERENCES reminders(id) ON DELETE CASCADE,
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            local_date TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'sent', 'failed', 'expired', 'skipped_done')),
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            sent_at TEXT,
+            last_error TEXT,
+            acked_at TEXT,
+            UNIQUE (reminder_id, local_date)
+        );
+        CREATE INDEX deliveries_patient ON deliveries(patient_id, due_at);
+        CREATE INDEX deliveries_retry ON deliveries(next_attempt_at) WHERE status = 'pending';
+        CREATE TABLE delivery_attempts (
+            id INTEGER PRIMARY KEY,
+            delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+            attempted_at TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            http_status INTEGER,
+            error TEXT
+        );
+        CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id);
+        CREATE TABLE push_tokens (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            platform TEXT NOT NULL CHECK (platform IN ('ios', 'android')),
+            token TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations(name="0003_reports_and_audit")
+def m0003_reports_and_audit(db):
+    run_script(db, 
+        """
+        CREATE TABLE appointments (
+            id INTEGER PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            starts_at TEXT NOT NULL,
+            note TEXT,
+            created_by INTEGER REFERENCES clinicians(id),
+            created_at TEXT NOT NULL,
+            snapshot_id TEXT
+        );
+        CREATE INDEX appointments_patient ON appointments(patient_id, starts_at);
+        CREATE INDEX appointments_start ON appointments(starts_at);
+        CREATE TABLE report_snapshots (
+            id TEXT PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES clinicians(id),
+            appointment_id INTEGER REFERENCES appointments(id),
+            period_from TEXT NOT NULL,
+            period_to TEXT NOT NULL,
+            report TEXT NOT NULL
+        );
+        CREATE INDEX report_snapshots_patient ON report_snapshots(patient_id, created_at);
+        CREATE TRIGGER report_snapshots_immutable BEFORE UPDATE ON report_snapshots
+        BEGIN SELECT RAISE(ABORT, 'report snapshots are immutable'); END;
+        -- Append-only: no patient foreign key, so erasing a patient keeps the trail.
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor_kind TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            patient_id TEXT,
+            remote_addr TEXT
+        );
+        CREATE INDEX audit_patient ON audit_log(patient_id, id);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        """
+    )

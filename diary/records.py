@@ -1,0 +1,239 @@
+"""Diary records (entries and doses): the conflict rule, upserts, tombstones and reads.
+
+Write functions run inside an open write transaction (``diary.db.write``) and
+take the transaction's change ``seq``; they never commit.
+"""
+
+import json
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from diary.clock import parse_utc_text, to_utc_text
+from diary.schemas.diary import MEASURES
+
+SCORES = MEASURES[:-1]
+
+
+# -- pure rules ---------------------------------------------------------------
+
+def latest_allowed_day(tz_name, now):
+    """The last diary day a patient may write: tomorrow in their zone."""
+    return now.astimezone(ZoneInfo(tz_name)).date() + timedelta(days=1)
+
+
+def today_in(tz_name, now):
+    """The patient's local date at ``now``."""
+    return now.astimezone(ZoneInfo(tz_name)).date()
+
+
+def resolve(stored, incoming_recorded_at, same_content):
+    """Decide what an incoming version does to a stored one.
+
+    The version with the later ``recorded_at`` wins; a resend of the stored
+    version changes nothing; an older or equally old but different one is stale.
+    """
+    if stored is None:
+        return "created"
+    stored_at = parse_utc_text(stored["recorded_at"])
+    if stored["deleted"]:
+        return "created" if incoming_recorded_at > stored_at else "stale"
+    if same_content and incoming_recorded_at >= stored_at:
+        return "unchanged"
+    if incoming_recorded_at > stored_at:
+        return "updated"
+    return "stale"
+
+
+def dose_local_date(taken_at):
+    """The dose's diary day: the local date of ``taken_at`` in the offset the client sent."""
+    return taken_at.date()
+
+
+# -- entries ------------------------------------------------------------------
+
+def _entry_values(data):
+    side_effects = [{"name": s["name"], "severity": s["severity"], "note": s.get("note")}
+                    for s in data.get("side_effects") or []]
+    values = {m: data.get(m) for m in MEASURES}
+    values["side_effects"] = json.dumps(side_effects, separators=(",", ":"))
+    values["notes"] = data.get("notes")
+    return values
+
+
+def _same_entry(row, values):
+    return all(row[k] == values[k] for k in values)
+
+
+def entry_out(row):
+    """Render a stored entry row as the API's entry object."""
+    out = {"date": row["date"]}
+    for m in MEASURES:
+        out[m] = row[m]
+    out["side_effects"] = json.loads(row["side_effects"])
+    out["notes"] = row["notes"]
+    out["recorded_at"] = row["recorded_at"]
+    out["updated_at"] = row["updated_at"]
+    return out
+
+
+def get_entry_row(conn, patient_id, day):
+    """The stored row (tombstones included) for a diary day, or None."""
+    return conn.execute("SELECT * FROM entries WHERE patient_id = ? AND date = ?",
+                        (patient_id, day)).fetchone()
+
+
+def upsert_entry(conn, patient_id, day, data, now, seq):
+    """Apply one entry version; return (status, stored row after the write)."""
+    stored = get_entry_row(conn, patient_id, day)
+    values = _entry_values(data)
+    recorded_at = data["recorded_at"]
+    status = resolve(stored, recorded_at, stored is not None and _same_entry(stored, values))
+    if status in ("unchanged", "stale"):
+        return status, stored
+    columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
+    params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
+    conn.execute(
+        f"INSERT INTO entries (patient_id, date, {', '.join(columns)}) "
+        f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
+        f"ON CONFLICT (patient_id, date) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns),
+        [patient_id, day, *params],
+    )
+    return status, get_entry_row(conn, patient_id, day)
+
+
+def delete_entry(conn, patient_id, day, now, seq, recorded_at=None):
+    """Tombstone a diary day; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    stored = get_entry_row(conn, patient_id, day)
+    if stored is None or stored["deleted"]:
+        return "unchanged"
+    if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
+        return "stale"
+    clear = ", ".join(f"{m} = NULL" for m in MEASURES)
+    conn.execute(
+        f"UPDATE entries SET {clear}, side_effects = '[]', notes = NULL, deleted = 1, "
+        "recorded_at = ?, updated_at = ?, seq = ? WHERE patient_id = ? AND date = ?",
+        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, day),
+    )
+    return "deleted"
+
+
+def list_entries(conn, patient_id, day_from=None, day_to=None):
+    """Live entries of a patient between two diary days (inclusive), oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM entries WHERE patient_id = ? AND deleted = 0 "
+        "AND date >= ? AND date <= ? ORDER BY date",
+        (patient_id, str(day_from or "0000-00-00"), str(day_to or "9999-99-99")),
+    ).fetchall()
+    return [entry_out(r) for r in rows]
+
+
+# -- doses --------------------------------------------------------------------
+
+def _dose_values(data):
+    taken_at = data["taken_at"]
+    return {
+        "medication": data["medication"].strip(),
+        "amount_ug": data["amount_mg"],
+        "taken_at": to_utc_text(taken_at),
+        "utc_offset_minutes": int(taken_at.utcoffset().total_seconds() // 60),
+        "local_date": dose_local_date(taken_at).isoformat(),
+        "status": data["status"],
+        "note": data.get("note"),
+    }
+
+
+def dose_out(row):
+    """Render a stored dose row as the API's dose object (taken_at in the offset sent)."""
+    offset = timezone(timedelta(minutes=row["utc_offset_minutes"]))
+    return {
+        "id": row["id"],
+        "medication": row["medication"],
+        "amount_mg": row["amount_ug"],
+        "taken_at": parse_utc_text(row["taken_at"]).astimezone(offset).isoformat(),
+        "local_date": row["local_date"],
+        "status": row["status"],
+        "note": row["note"],
+        "recorded_at": row["recorded_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def get_dose_row(conn, patient_id, dose_id):
+    """The stored row (tombstones included) of a dose, or None."""
+    return conn.execute("SELECT * FROM doses WHERE patient_id = ? AND id = ?",
+                        (patient_id, dose_id)).fetchone()
+
+
+def upsert_dose(conn, patient_id, dose_id, data, now, seq):
+    """Apply one dose version; return (status, stored row after the write)."""
+    stored = get_dose_row(conn, patient_id, dose_id)
+    values = _dose_values(data)
+    # Without recorded_at the app sends doses in order, so the newest arrival wins.
+    recorded_at = data.get("recorded_at") or now
+    same = stored is not None and all(stored[k] == v for k, v in values.items())
+    status = resolve(stored, recorded_at, same)
+    if status in ("unchanged", "stale"):
+        return status, stored
+    columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
+    params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
+    conn.execute(
+        f"INSERT INTO doses (patient_id, id, {', '.join(columns)}) "
+        f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
+        f"ON CONFLICT (patient_id, id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns),
+        [patient_id, dose_id, *params],
+    )
+    return status, get_dose_row(conn, patient_id, dose_id)
+
+
+def delete_dose(conn, patient_id, dose_id, now, seq, recorded_at=None):
+    """Tombstone a dose; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    stored = get_dose_row(conn, patient_id, dose_id)
+    if stored is None or stored["deleted"]:
+        return "unchanged"
+    if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
+        return "stale"
+    conn.execute(
+        "UPDATE doses SET deleted = 1, note = NULL, recorded_at = ?, updated_at = ?, seq = ? "
+        "WHERE patient_id = ? AND id = ?",
+        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, dose_id),
+    )
+    return "deleted"
+
+
+def list_doses(conn, patient_id, day_from=None, day_to=None):
+    """Live doses of a patient by diary day (inclusive), in time order."""
+    rows = conn.execute(
+        "SELECT * FROM doses WHERE patient_id = ? AND deleted = 0 "
+        "AND local_date >= ? AND local_date <= ? ORDER BY taken_at",
+        (patient_id, str(day_from or "0000-00-00"), str(day_to or "9999-99-99")),
+    ).fetchall()
+    return [dose_out(r) for r in rows]
+
+
+# -- changes feed -------------------------------------------------------------
+
+def changes_since(conn, patient_id, since):
+    """Everything of a patient changed after cursor ``since`` (all without one), and the new cursor."""
+    since = int(since or 0)
+    # One read transaction: the cursor and the rows come from the same snapshot.
+    conn.execute("BEGIN")
+    try:
+        cursor = conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0]
+        entry_rows = conn.execute(
+            "SELECT * FROM entries WHERE patient_id = ? AND seq > ? ORDER BY date",
+            (patient_id, since)).fetchall()
+        dose_rows = conn.execute(
+            "SELECT * FROM doses WHERE patient_id = ? AND seq > ? ORDER BY taken_at",
+            (patient_id, since)).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return {
+        "entries": [entry_out(r) for r in entry_rows if not r["deleted"]],
+        "doses": [dose_out(r) for r in dose_rows if not r["deleted"]],
+        # A first full restore needs no tombstones: there is nothing to delete yet.
+        "deleted_entries": [r["date"] for r in entry_rows if r["deleted"] and since],
+        "deleted_doses": [r["id"] for r in dose_rows if r["deleted"] and since],
+        "cursor": str(cursor),
+    }

@@ -1,0 +1,182 @@
+"""Fields and base schemas shared by every resource."""
+
+import re
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from diary.units import mg_to_ug, ug_to_mg
+
+MAX_DOSE_MG = Decimal(1000)
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Diary days before this are typos, not history.
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+class Strict(ma.Schema):
+    """Base schema: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def is_valid_timezone(name):
+    """Whether ``name`` is an IANA zone that zoneinfo knows."""
+    if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+class Timezone(fields.String):
+    """An IANA time zone name, checked with zoneinfo."""
+
+    default_error_messages = {"invalid_zone": "Not a known IANA time zone (for example Europe/London)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if not is_valid_timezone(name):
+            raise self.make_error("invalid_zone")
+        return name
+
+
+class LocalDate(fields.Date):
+    """A calendar date ``YYYY-MM-DD`` (a diary day in the patient's zone)."""
+
+    default_error_messages = {"too_early": "Dates before 2000-01-01 are not accepted."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise self.make_error("invalid")
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if day < EARLIEST_DATE:
+            raise self.make_error("too_early")
+        return day
+
+
+class Instant(fields.AwareDateTime):
+    """An aware ISO-8601 datetime; a naive one is refused."""
+
+    default_error_messages = {"naive": "Give a time zone offset, for example 2026-03-01T22:00:00+00:00."}
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class WallTime(fields.String):
+    """A local wall-clock time ``HH:MM``."""
+
+    default_error_messages = {"invalid_time": "Use HH:MM, 24-hour (for example 22:00)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not TIME_RE.match(text):
+            raise self.make_error("invalid_time")
+        return text
+
+
+class DoseMg(fields.Field):
+    """A dose in milligrams (> 0, <= 1000, at most 3 decimals), loaded as integer micrograms."""
+
+    default_error_messages = {
+        "invalid": "Give the dose in mg as a number.",
+        "range": "Must be more than 0 and at most 1000 mg.",
+        "places": "At most 3 decimals (micrograms).",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise self.make_error("invalid") from exc
+        if not amount.is_finite():
+            raise self.make_error("invalid")
+        if amount <= 0 or amount > MAX_DOSE_MG:
+            raise self.make_error("range")
+        try:
+            return mg_to_ug(amount)
+        except ValueError as exc:
+            raise self.make_error("places") from exc
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else ug_to_mg(value)
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses strings, floats and booleans."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictFloat(fields.Float):
+    """A JSON number (not a string, not a boolean), finite."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Score(StrictInteger):
+    """A 0-10 rating."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(0, 10), allow_none=True, **kwargs)
+
+
+class ClientUUID(fields.String):
+    """A client-generated UUID, stored in canonical lower-case form."""
+
+    default_error_messages = {"invalid_uuid": "Not a valid UUID."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(uuid.UUID(text))
+        except ValueError as exc:
+            raise self.make_error("invalid_uuid") from exc
+
+
+class DateRangeArgs(Strict):
+    """``from``/``to`` query parameters (inclusive diary days)."""
+
+    from_ = LocalDate(data_key="from", load_default=None)
+    to = LocalDate(load_default=None)
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ma.ValidationError("Must not be before 'from'.", "to")
+
+
+def parse_path_date(text):
+    """Parse a diary day from a URL segment; ValueError when impossible."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError("Use YYYY-MM-DD.")
+    day = date.fromisoformat(text)
+    if day < EARLIEST_DATE:
+        raise ValueError("Dates before 2000-01-01 are not accepted.")
+    return day

@@ -1,0 +1,97 @@
+"""Offline sync: validate each item alone, apply the valid ones in one transaction."""
+
+from marshmallow import ValidationError
+
+from diary import records
+from diary.db import next_seq, write
+from diary.schemas.common import ClientUUID, Instant, LocalDate
+from diary.schemas.diary import SyncDoseIn, SyncEntryIn
+
+_entry_schema = SyncEntryIn()
+_dose_schema = SyncDoseIn()
+_date_field = LocalDate()
+_uuid_field = ClientUUID()
+_instant_field = Instant()
+
+
+def _load(schema, item):
+    if not isinstance(item, dict):
+        raise ValidationError({"_schema": ["Each item must be an object."]})
+    return schema.load(item)
+
+
+def _load_deletion(item, key, field):
+    """A deletion is the bare key, or {key, recorded_at} so an old deletion loses to a newer edit."""
+    if isinstance(item, dict):
+        unknown = set(item) - {key, "recorded_at"}
+        if unknown:
+            raise ValidationError({k: ["Unknown field."] for k in unknown})
+        recorded_at = item.get("recorded_at")
+        return (field.deserialize(item.get(key)),
+                _instant_field.deserialize(recorded_at) if recorded_at is not None else None)
+    return field.deserialize(item), None
+
+
+def _validated(body, patient, now):
+    """Parse every item; return (plan, results) with rejected items already answered."""
+    latest = records.latest_allowed_day(patient["timezone"], now)
+    plan = {k: [] for k in ("entries", "doses", "deleted_entries", "deleted_doses")}
+    for kind, loader, key in (
+        ("entries", lambda i: _load(_entry_schema, i), "date"),
+        ("doses", lambda i: _load(_dose_schema, i), "id"),
+    ):
+        for item in body[kind]:
+            ident = item.get(key) if isinstance(item, dict) else None
+            try:
+                data = loader(item)
+                day = data["date"] if kind == "entries" else records.dose_local_date(data["taken_at"])
+                if day > latest:
+                    raise ValidationError({"date" if kind == "entries" else "taken_at":
+                                           ["Must not be after tomorrow in your time zone."]})
+                plan[kind].append((data[key] if kind == "doses" else data[key].isoformat(), data, None))
+            except ValidationError as exc:
+                plan[kind].append((_text(ident), None, exc.messages))
+    for kind, key, field in (("deleted_entries", "date", _date_field), ("deleted_doses", "id", _uuid_field)):
+        for item in body[kind]:
+            try:
+                ident, recorded_at = _load_deletion(item, key, field)
+                ident = ident.isoformat() if kind == "deleted_entries" else ident
+                plan[kind].append((ident, recorded_at, None))
+            except ValidationError as exc:
+                raw = item.get(key) if isinstance(item, dict) else item
+                messages = exc.messages if isinstance(exc.messages, dict) else {key: exc.messages}
+                plan[kind].append((_text(raw), None, messages))
+    return plan
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def apply_batch(conn, patient, body, now):
+    """Apply a validated sync batch; return one result per item in the order sent."""
+    plan = _validated(body, patient, now)
+    out = {k: [] for k in plan}
+    pid = patient["id"]
+    with write(conn):
+        seq = next_seq(conn)
+        for ident, data, errors in plan["entries"]:
+            status = "rejected" if errors else records.upsert_entry(conn, pid, ident, data, now, seq)[0]
+            out["entries"].append(_result("date", ident, status, errors))
+        for ident, data, errors in plan["doses"]:
+            status = "rejected" if errors else records.upsert_dose(conn, pid, ident, data, now, seq)[0]
+            out["doses"].append(_result("id", ident, status, errors))
+        for ident, recorded_at, errors in plan["deleted_entries"]:
+            status = "rejected" if errors else records.delete_entry(conn, pid, ident, now, seq, recorded_at)
+            out["deleted_entries"].append(_result("date", ident, status, errors))
+        for ident, recorded_at, errors in plan["deleted_doses"]:
+            status = "rejected" if errors else records.delete_dose(conn, pid, ident, now, seq, recorded_at)
+            out["deleted_doses"].append(_result("id", ident, status, errors))
+    return out
+
+
+def _result(key, ident, status, errors):
+    result = {key: ident, "status": status}
+    if errors:
+        result["errors"] = errors
+    return result
