@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test clean
+.PHONY: run test install install-test browser-deps bench-deps bench-write bench-reminders bench-report clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,13 +22,31 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Debian's chromium for the browser test; skipped quietly where apt-get is not ours to run.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 run: install
 	$(BIN)/diary migrate
 	$(BIN)/diary demo --if-empty
 	$(BIN)/diary run --host $(HOST) --port $(PORT)
 
-test: install-test
+test: install-test browser-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench-deps: install-test
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+
+bench-write: bench-deps
+	$(BIN)/python bench/write_path.py
+
+bench-reminders: install
+	$(BIN)/python bench/reminders.py
+
+bench-report: install-test
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -13,7 +13,7 @@ blp = Blueprint("auth", __name__, description="Clinician sessions and device enr
 
 
 @blp.post("/auth/login")
-@blp.arguments(LoginIn)
+@blp.arguments(LoginIn())
 @blp.response(200, LoginOut)
 def login(body):
     """Log a clinician in; returns a bearer token."""
@@ -40,7 +40,7 @@ def logout():
 
 
 @blp.post("/enroll")
-@blp.arguments(EnrollIn)
+@blp.arguments(EnrollIn())
 @blp.response(201, EnrollOut)
 def enroll(body):
     """Exchange a one-time enrollment code for a device token."""

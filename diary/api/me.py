@@ -56,7 +56,7 @@ def get_me():
 
 
 @blp.patch("/me")
-@blp.arguments(MePatchIn)
+@blp.arguments(MePatchIn())
 @blp.response(200, MeOut)
 @blp.doc(security=BEARER)
 def patch_me(body):
@@ -81,7 +81,7 @@ def after_zone_change(conn, patient_id, now):
 
 
 @blp.put("/me/entries/<day>")
-@blp.arguments(EntryIn)
+@blp.arguments(EntryIn())
 @blp.response(200, EntryOut)
 @blp.alt_response(201, schema=EntryOut, description="Created")
 @blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
@@ -128,7 +128,7 @@ def delete_entry(day):
 
 
 @blp.get("/me/entries")
-@blp.arguments(DateRangeArgs, location="query")
+@blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, EntryListOut)
 @blp.doc(security=BEARER)
 def list_entries(args):
@@ -138,7 +138,7 @@ def list_entries(args):
 
 
 @blp.put("/me/doses/<dose_id>")
-@blp.arguments(DoseIn)
+@blp.arguments(DoseIn())
 @blp.response(200, DoseOut)
 @blp.alt_response(201, schema=DoseOut, description="Created")
 @blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
@@ -185,7 +185,7 @@ def delete_dose(dose_id):
 
 
 @blp.get("/me/doses")
-@blp.arguments(DateRangeArgs, location="query")
+@blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, DoseListOut)
 @blp.doc(security=BEARER)
 def list_doses(args):
@@ -195,7 +195,7 @@ def list_doses(args):
 
 
 @blp.post("/me/sync")
-@blp.arguments(SyncIn)
+@blp.arguments(SyncIn())
 @blp.response(200, SyncOut)
 @blp.doc(security=BEARER)
 def sync(body):
@@ -211,7 +211,7 @@ def sync(body):
 
 
 @blp.get("/me/changes")
-@blp.arguments(ChangesArgs, location="query")
+@blp.arguments(ChangesArgs(), location="query")
 @blp.response(200, ChangesOut)
 @blp.doc(security=BEARER)
 def changes(args):

@@ -39,7 +39,7 @@ def list_patients():
 
 
 @blp.post("/patients")
-@blp.arguments(PatientIn)
+@blp.arguments(PatientIn())
 @blp.response(201, PatientCreatedOut)
 @blp.doc(security=BEARER)
 def create_patient(body):
@@ -76,7 +76,7 @@ def new_enrollment_code(patient_id):
 
 
 @blp.put("/patients/<patient_id>/regimen")
-@blp.arguments(RegimenIn)
+@blp.arguments(RegimenIn())
 @blp.response(200, RegimenOut)
 @blp.doc(security=BEARER)
 def put_regimen(body, patient_id):
@@ -106,7 +106,7 @@ def get_regimen(patient_id):
 
 
 @blp.get("/patients/<patient_id>/entries")
-@blp.arguments(DateRangeArgs, location="query")
+@blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, EntryListOut)
 @blp.doc(security=BEARER)
 def list_entries(args, patient_id):
@@ -120,7 +120,7 @@ def list_entries(args, patient_id):
 
 
 @blp.get("/patients/<patient_id>/doses")
-@blp.arguments(DateRangeArgs, location="query")
+@blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, DoseListOut)
 @blp.doc(security=BEARER)
 def list_doses(args, patient_id):
