@@ -4,12 +4,15 @@ import logging
 
 from flask import Flask, request
 
+from diary import auth
 from diary import config as configmod
 from diary import db as dbmod
-from diary.api import Api, register_blueprints
+from diary.api import API_PREFIX, Api, register_blueprints
 from diary.errors import error_payload
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+ME_PREFIX = API_PREFIX + "/me"
+PATIENTS_PREFIX = API_PREFIX + "/patients"
 
 
 def create_app(overrides=None, environ=None):
@@ -40,12 +43,24 @@ def create_app(overrides=None, environ=None):
 
 def _register_hooks(app):
     @app.before_request
+    def token_before_anything():
+        # Patient data routes check the token before the body is parsed, so a
+        # caller without the right token gets 401 (never a validation answer),
+        # and a route added later cannot forget the check.
+        path = request.path
+        if path == ME_PREFIX or path.startswith(ME_PREFIX + "/"):
+            auth.require_patient()
+        elif path == PATIENTS_PREFIX or path.startswith(PATIENTS_PREFIX + "/"):
+            auth.require_clinician()
+
+    @app.before_request
     def json_only_bodies():
         # A body in another content type would be silently ignored by the
         # parser; refuse it instead so the client learns at once.
         if (request.method in JSON_BODY_METHODS and request.path.startswith("/api/")
                 and (request.content_length or 0) > 0 and not request.is_json):
-            return error_payload(415, "Send JSON with Content-Type: application/json."), 415
+            return error_payload(415, "Send JSON with Content-Type: application/json.",
+                                 {"headers": {"Content-Type": ["Must be application/json."]}}), 415
         return None
 
     @app.after_request

@@ -140,5 +140,16 @@ def run(host, port, workers):
     sys.exit(0 if stop["now"] else 1)
 
 
+from diary.reminders.cli import reminders as _reminders, scheduler as _scheduler  # noqa: E402
+
+main.add_command(_reminders)
+main.add_command(_scheduler)
+
+from diary.reports.cli import audit as _audit, snapshot_due as _snapshot_due  # noqa: E402
+
+main.add_command(_audit)
+main.add_command(_snapshot_due)
+
+
 if __name__ == "__main__":
     main()

@@ -92,14 +92,14 @@ def upsert_entry(conn, patient_id, day, data, now, seq):
         return status, stored
     columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
     params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
-    conn.execute(
+    row = conn.execute(
         f"INSERT INTO entries (patient_id, date, {', '.join(columns)}) "
         f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
         f"ON CONFLICT (patient_id, date) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns),
+        + ", ".join(f"{c} = excluded.{c}" for c in columns) + " RETURNING *",
         [patient_id, day, *params],
-    )
-    return status, get_entry_row(conn, patient_id, day)
+    ).fetchone()
+    return status, row
 
 
 def delete_entry(conn, patient_id, day, now, seq, recorded_at=None):
@@ -177,14 +177,14 @@ def upsert_dose(conn, patient_id, dose_id, data, now, seq):
         return status, stored
     columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
     params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
-    conn.execute(
+    row = conn.execute(
         f"INSERT INTO doses (patient_id, id, {', '.join(columns)}) "
         f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
         f"ON CONFLICT (patient_id, id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns),
+        + ", ".join(f"{c} = excluded.{c}" for c in columns) + " RETURNING *",
         [patient_id, dose_id, *params],
-    )
-    return status, get_dose_row(conn, patient_id, dose_id)
+    ).fetchone()
+    return status, row
 
 
 def delete_dose(conn, patient_id, dose_id, now, seq, recorded_at=None):

@@ -1,17 +1,61 @@
 """The JSON API under /api/v1: one flask-smorest blueprint per resource."""
 
 import importlib
+import json
+import re
 
+import flask_smorest
 from flask_smorest import Api as SmorestApi
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from diary.errors import error_payload
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value):
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+class JsonParser(FlaskParser):
+    """webargs' Flask parser that also refuses JSON the standard module accepts but we cannot store."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        raw = req.get_data(cache=True)
+        try:
+            value = core.parse_json(raw)
+        except json.JSONDecodeError:
+            raise
+        except ValueError as exc:
+            # An integer of more than 4300 digits raises a plain ValueError.
+            raise json.JSONDecodeError(str(exc), "body", 0) from exc
+        # A lone surrogate escape (\ud800) parses, then fails to encode as UTF-8 in SQLite.
+        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+            raise json.JSONDecodeError("lone surrogate in a string", "body", 0)
+        return value
+
+
+# Set before any blueprint module is imported: @blp.arguments binds the parser
+# when it decorates, and every blueprint module lives in this package.
+flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonParser()
 
 # Each module exports ``blp``; order is the order in the OpenAPI document.
 BLUEPRINT_MODULES = [
     "diary.api.auth",
     "diary.api.patients",
     "diary.api.me",
+    "diary.api.reports",
+    "diary.api.reminders",
 ]
 
 API_PREFIX = "/api/v1"
@@ -22,7 +66,10 @@ class Api(SmorestApi):
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
-        body = error_payload(code, payload.get("message") or _describe(error), payload.get("errors"))
+        errors = payload.get("errors")
+        if code == 413 and not errors:
+            errors = {"json": [f"The body is larger than {self._app.config['MAX_CONTENT_LENGTH']} bytes."]}
+        body = error_payload(code, payload.get("message") or _describe(error), errors)
         return body, code, headers
 
     def _register_error_handlers(self):
@@ -53,4 +100,4 @@ def register_blueprints(app, api):
 
 
 # Server-rendered clinician pages (plain Flask blueprints exporting ``bp``).
-WEB_MODULES = []
+WEB_MODULES = ["diary.web.pages"]

@@ -1,10 +1,11 @@
 """Fields and base schemas shared by every resource."""
 
+import functools
 import re
 import uuid
-from datetime import date
+from datetime import date, timezone
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -24,9 +25,19 @@ class Strict(ma.Schema):
         unknown = ma.RAISE
 
 
+@functools.cache
+def _known_zones():
+    # Only names that exist wherever we run: ZoneInfo() alone also opens the
+    # system's posix/ and right/ copies (right/ counts leap seconds) and the
+    # machine's own "localtime".
+    return frozenset(available_timezones()) - {"localtime"}
+
+
 def is_valid_timezone(name):
     """Whether ``name`` is an IANA zone that zoneinfo knows."""
     if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
+        return False
+    if name not in _known_zones():
         return False
     try:
         ZoneInfo(name)
@@ -72,7 +83,13 @@ class Instant(fields.AwareDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            # 0001-01-01T00:00+01:00 parses but has no UTC form to store.
+            instant.astimezone(timezone.utc)
+        except OverflowError as exc:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
+        return instant
 
 
 class WallTime(fields.String):

@@ -126,11 +126,11 @@ class ConflictOut(ma.Schema):
 
 
 class SyncIn(Strict):
-    # Items are validated one by one in the view so a bad item never blocks good ones.
-    entries = fields.List(fields.Raw(), load_default=list)
-    doses = fields.List(fields.Raw(), load_default=list)
-    deleted_entries = fields.List(fields.Raw(), load_default=list)
-    deleted_doses = fields.List(fields.Raw(), load_default=list)
+    # Items are validated one by one in the view so a bad item (even null) never blocks good ones.
+    entries = fields.List(fields.Raw(allow_none=True), load_default=list)
+    doses = fields.List(fields.Raw(allow_none=True), load_default=list)
+    deleted_entries = fields.List(fields.Raw(allow_none=True), load_default=list)
+    deleted_doses = fields.List(fields.Raw(allow_none=True), load_default=list)
 
 
 class SyncItemResult(ma.Schema):

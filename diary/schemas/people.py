@@ -93,7 +93,8 @@ class RegimenIn(Strict):
 
     @ma.validates("steps")
     def _unique_dates(self, steps, **kwargs):
-        dates = [s["start_date"] for s in steps]
+        # A step that failed its own validation arrives without its start_date.
+        dates = [s["start_date"] for s in steps if "start_date" in s]
         if len(dates) != len(set(dates)):
             raise ma.ValidationError("Each step needs its own start_date.")
 

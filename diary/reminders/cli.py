@@ -1,0 +1,71 @@
+"""CLI: `diary reminders tick|preview` and `diary scheduler`."""
+
+import json
+import logging
+import sys
+from datetime import datetime
+
+import click
+
+from diary import config as configmod
+from diary import db as dbmod
+from diary.clock import utcnow
+from diary.reminders import process, schedule
+from diary.reminders.tick import tick as run_tick
+
+
+def _aware(text):
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter("use ISO-8601 with an offset, e.g. 2026-03-08T07:30:00+00:00") from exc
+    if instant.tzinfo is None:
+        raise click.BadParameter("give a time zone offset, e.g. 2026-03-08T07:30:00+00:00")
+    return instant
+
+
+@click.group("reminders")
+def reminders():
+    """Dose and diary reminders."""
+
+
+@reminders.command("tick")
+@click.option("--now", "now_text", default=None, help="Tick at this ISO-8601 instant (default: now).")
+def tick_command(now_text):
+    """Run one reminder tick and print its JSON summary."""
+    config = configmod.load()
+    now = _aware(now_text) if now_text else utcnow()
+    conn = dbmod.connect(config["DATABASE"])
+    try:
+        counts = run_tick(conn, now, config)
+    finally:
+        conn.close()
+    click.echo(json.dumps(counts))
+
+
+@reminders.command("preview")
+@click.argument("patient_id")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
+@click.option("--now", "now_text", default=None, help="Preview from this ISO-8601 instant.")
+def preview_command(patient_id, days, now_text):
+    """Print a patient's coming reminder times, local and UTC, as JSON."""
+    config = configmod.load()
+    now = _aware(now_text) if now_text else utcnow()
+    conn = dbmod.connect(config["DATABASE"])
+    try:
+        found = schedule.upcoming(conn, patient_id, now, days)
+    finally:
+        conn.close()
+    if found is None:
+        raise click.ClickException(f"no patient {patient_id}")
+    click.echo(json.dumps({"patient_id": patient_id, "from": now.isoformat(), "reminders": found}, indent=2))
+
+
+@click.command("scheduler")
+@click.option("--tick-seconds", type=click.IntRange(1, 3600), default=None,
+              help="Seconds between ticks (default: SCHEDULER_TICK_SECONDS).")
+def scheduler(tick_seconds):
+    """Run the reminder scheduler (one per database) until SIGTERM."""
+    config = configmod.load()
+    logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    sys.exit(process.run(config, tick_seconds))

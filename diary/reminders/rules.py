@@ -1,0 +1,131 @@
+"""Pure reminder rules: when a reminder is next due, and what it says.
+
+Nothing here reads the clock, the environment or the database: every function
+takes plain values and an explicit instant.
+"""
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from diary.units import ug_to_mg
+
+KINDS = ("dose", "diary")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALL_DAYS = frozenset(DAY_NAMES)
+# A diary reminder needs no regimen; evening is when a day can be summed up.
+DEFAULT_DIARY_TIME = "20:00"
+# Enough to pass a week of disabled weekdays plus a date already delivered.
+_SEARCH_DAYS = 16
+
+
+def parse_time(text):
+    """Parse a wall-clock ``HH:MM`` into a time."""
+    hours, minutes = text.split(":")
+    if len(hours) != 2 or len(minutes) != 2:
+        raise ValueError("Use HH:MM.")
+    return time(int(hours), int(minutes))
+
+
+def parse_days(text):
+    """Parse the stored comma-separated weekday names into a frozenset."""
+    days = frozenset(d for d in text.split(",") if d)
+    if not days <= ALL_DAYS:
+        raise ValueError("Unknown weekday name.")
+    return days
+
+
+def format_days(days):
+    """Format weekday names in calendar order for storage and JSON."""
+    return ",".join(d for d in DAY_NAMES if d in days)
+
+
+def due_at(local_date, wall_time, tz):
+    """Return the UTC instant of ``wall_time`` on ``local_date`` in zone ``tz``.
+
+    fold=0 is deliberate: a wall time inside a spring-forward gap then uses the
+    offset before the change, which lands it later by the gap; a wall time that
+    happens twice in autumn takes its first occurrence.
+    """
+    local = datetime.combine(local_date, wall_time, tzinfo=ZoneInfo(tz)).replace(fold=0)
+    return local.astimezone(timezone.utc)
+
+
+def local_date_of(instant, tz):
+    """Return the calendar date of an aware instant in zone ``tz``."""
+    return instant.astimezone(ZoneInfo(tz)).date()
+
+
+def next_occurrence(wall_time, days, tz, after, after_date=None, delivered=frozenset()):
+    """Return the first ``(local_date, due_utc)`` due strictly after ``after``.
+
+    ``after_date`` (exclusive) and ``delivered`` (local dates that already had
+    this reminder) rule out dates, so a local date never gets a second one.
+    Returns None when no weekday is enabled.
+    """
+    if after.tzinfo is None:
+        raise ValueError("naive datetime")
+    if not days:
+        return None
+    # The previous local date too: west of UTC its wall time can still be ahead.
+    day = local_date_of(after, tz) - timedelta(days=1)
+    if after_date is not None and day <= after_date:
+        day = after_date + timedelta(days=1)
+    for _ in range(_SEARCH_DAYS):
+        if DAY_NAMES[day.weekday()] in days and day.isoformat() not in delivered:
+            due = due_at(day, wall_time, tz)
+            if due > after:
+                return day, due
+        day += timedelta(days=1)
+    return None
+
+
+def occurrences(wall_time, days, tz, after, count):
+    """Return the next ``count`` occurrences after ``after`` (for previews)."""
+    found = []
+    last_date = None
+    while len(found) < count:
+        nxt = next_occurrence(wall_time, days, tz, after, after_date=last_date)
+        if nxt is None:
+            break
+        found.append(nxt)
+        last_date, after = nxt[0], nxt[1]
+    return found
+
+
+def part_of_day(wall_time):
+    """Name the part of the day of a wall time, as people say it."""
+    if 5 <= wall_time.hour < 12:
+        return "morning"
+    if 12 <= wall_time.hour < 17:
+        return "afternoon"
+    return "evening"
+
+
+def planned_dose_ug(steps, local_date):
+    """Return the planned dose on ``local_date`` from titration steps, or None.
+
+    ``steps`` are ``(start_date 'YYYY-MM-DD', dose_ug)`` pairs; the latest step
+    starting on or before the date applies.
+    """
+    day = local_date.isoformat() if isinstance(local_date, date) else local_date
+    current = None
+    for start, dose_ug in sorted(steps):
+        if start <= day:
+            current = dose_ug
+    return current
+
+
+def message(kind, wall_time, detail=False, medication=None, dose_ug=None):
+    """Return ``(title, body)`` for a reminder.
+
+    By default the text is safe on a lock screen: it names no drug, dose or
+    condition. With ``detail`` the dose reminder names the planned dose.
+    """
+    if kind == "dose":
+        body = f"Time for your {part_of_day(wall_time)} dose"
+        if detail and medication and dose_ug:
+            body += f": {medication} {ug_to_mg(dose_ug)} mg"
+        return "Reminder", body
+    if kind == "diary":
+        return "Reminder", "A minute for today's diary?"
+    raise ValueError(f"unknown reminder kind {kind!r}")
