@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from diary import people, records
 from diary.db import next_seq, write
+from diary.reminders import schedule
 
 DEMO_CLINIC = "Demo Pain Clinic"
 DEMO_EMAIL = "demo.clinician@example.org"
@@ -84,6 +85,7 @@ def load_demo(conn, now, code_days=7):
                  for k, ug in enumerate(STEPS_UG)]
         people.put_regimen(conn, patient["id"], {"medication": "naltrexone", "dose_time": DOSE_TIME,
                                                  "steps": steps, "other_medications": ["amitriptyline"]}, now)
+        schedule.ensure_default_reminders(conn, patient["id"], now)
         seq = next_seq(conn)
         hour, minute = map(int, DOSE_TIME.split(":"))
         for day, entry, dose_ug, took_dose in plan:

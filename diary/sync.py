@@ -27,8 +27,18 @@ def _load_deletion(item, key, field):
         if unknown:
             raise ValidationError({k: ["Unknown field."] for k in unknown})
         recorded_at = item.get("recorded_at")
-        return (field.deserialize(item.get(key)),
-                _instant_field.deserialize(recorded_at) if recorded_at is not None else None)
+        errors = {}
+        try:
+            ident = field.deserialize(item.get(key))
+        except ValidationError as exc:
+            errors[key] = exc.messages
+        try:
+            recorded_at = _instant_field.deserialize(recorded_at) if recorded_at is not None else None
+        except ValidationError as exc:
+            errors["recorded_at"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return ident, recorded_at
     return field.deserialize(item), None
 
 

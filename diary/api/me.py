@@ -8,6 +8,7 @@ from diary import auth, people, records
 from diary.sync import apply_batch
 from diary.clock import utcnow
 from diary.db import next_seq, write
+from diary.reminders import schedule
 from diary.errors import abort
 from diary.schemas.common import ClientUUID, parse_path_date
 from diary.schemas.diary import (ChangesArgs, ChangesOut, ConflictOut, DateRangeArgs, DoseIn,
@@ -67,17 +68,9 @@ def patch_me(body):
     with write(conn):
         row = people.update_patient(conn, patient["id"], body)
         if "timezone" in body and body["timezone"] != patient["timezone"]:
-            after_zone_change(conn, patient["id"], now)
+            # The new zone applies from the next occurrence.
+            schedule.recompute_for_patient(conn, patient["id"], now)
     return dict(row)
-
-
-def after_zone_change(conn, patient_id, now):
-    """Recompute reminder due times in the patient's new zone."""
-    try:
-        from diary.reminders import schedule
-    except ImportError:
-        return
-    schedule.on_zone_changed(conn, patient_id, now)
 
 
 @blp.put("/me/entries/<day>")

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from diary import audit, auth, people, records
 from diary.clock import utcnow
 from diary.db import write
+from diary.reminders import schedule
 from diary.errors import abort
 from diary.schemas.diary import DateRangeArgs, DoseListOut, EntryListOut
 from diary.schemas.people import (EnrollmentCodeOut, PatientCreatedOut, PatientIn, PatientListOut,
@@ -13,15 +14,6 @@ from diary.schemas.people import (EnrollmentCodeOut, PatientCreatedOut, PatientI
 
 blp = Blueprint("patients", __name__, description="Clinician access to their clinic's patients")
 BEARER = [{"bearer": []}]
-
-
-def after_regimen_change(conn, patient_id, now):
-    """Hook for rules that follow the regimen (dose reminders); replaced by the reminders module."""
-    try:
-        from diary.reminders import schedule
-    except ImportError:
-        return
-    schedule.on_regimen_changed(conn, patient_id, now)
 
 
 @blp.get("/patients")
@@ -46,9 +38,12 @@ def create_patient(body):
     """Add a patient to the clinic; returns their first enrollment code."""
     clinician = auth.require_clinician()
     conn = auth.app_conn()
+    now = utcnow()
     with write(conn):
-        return people.create_patient(conn, clinician["clinic_id"], body, utcnow(),
-                                     current_app.config["ENROLLMENT_CODE_DAYS"])
+        created = people.create_patient(conn, clinician["clinic_id"], body, now,
+                                        current_app.config["ENROLLMENT_CODE_DAYS"])
+        schedule.ensure_default_reminders(conn, created["id"], now)
+    return created
 
 
 @blp.get("/patients/<patient_id>")
@@ -86,7 +81,8 @@ def put_regimen(body, patient_id):
     now = utcnow()
     with write(conn):
         regimen = people.put_regimen(conn, patient["id"], body, now)
-        after_regimen_change(conn, patient["id"], now)
+        # The dose reminder follows the regimen's dose_time.
+        schedule.ensure_default_reminders(conn, patient["id"], now)
     return people.regimen_out(regimen)
 
 

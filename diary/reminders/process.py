@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from diary import db as dbmod
 from diary.clock import utcnow
 from diary.reminders.tick import tick
+from diary.reports.snapshots import snapshot_upcoming_appointments
 
 log = logging.getLogger("diary.reminders")
 
@@ -97,6 +98,13 @@ def _serve(config, database, interval):
                 log.info("tick %s", counts)
         except Exception:
             log.exception("tick failed; the next tick retries")
+        try:
+            # Freeze what the clinician will see at each visit in the next 24 hours.
+            made = snapshot_upcoming_appointments(conn, utcnow(), config)
+            if made:
+                log.info("report snapshots made: %s", made)
+        except Exception:
+            log.exception("appointment snapshots failed; the next tick retries")
         finally:
             idle.set()
 

@@ -111,16 +111,6 @@ def upcoming(conn, patient_id, now, days=7):
     return found
 
 
-def on_zone_changed(conn, patient_id, now):
-    """Recompute reminders after PATCH /me changed the zone (the hook me.py calls)."""
-    recompute_for_patient(conn, patient_id, now)
-
-
-def on_regimen_changed(conn, patient_id, now):
-    """Create or move the dose reminder after PUT /patients/{id}/regimen (the hook patients.py calls)."""
-    ensure_default_reminders(conn, patient_id, now)
-
-
 def put_reminder(conn, patient_id, kind, data, now):
     """Set a reminder's time, days and enabled flag; return its row, or None without a regimen.
 

@@ -1,0 +1,1 @@
+"""Clinician trend reports: pure analysis first, then renderers (JSON, HTML, CSV, FHIR)."""

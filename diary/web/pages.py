@@ -1,0 +1,234 @@
+"""Clinician web pages: login, the clinic's patients, a patient's printable report.
+
+Server-rendered, no JavaScript: every response carries a CSP that allows no
+script at all, and styles only from our own static file. State changes are
+POST forms with a per-session CSRF token.
+"""
+
+import hmac
+import secrets
+
+from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+                   url_for)
+from marshmallow import ValidationError
+
+from diary import audit
+from diary import auth
+from diary.clock import parse_utc_text, to_utc_text, utcnow
+from diary.db import write
+from diary.reports import charts, service, snapshots
+from diary.reports.fetch import resolve_period
+from diary.schemas.reports import ReportArgs
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/web")
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+_report_args = ReportArgs()
+
+
+@bp.after_request
+def security_headers(response):
+    """Send the no-script CSP and no-referrer on every page."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def csrf_token():
+    """Return this session's CSRF token, creating it once."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@bp.app_context_processor
+def _template_globals():
+    return {"csrf_token": csrf_token}
+
+
+def _check_csrf():
+    sent = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
+        abort(400, "The form expired; reload the page and try again.")
+
+
+def current_clinician():
+    """Return the logged-in clinician row, or None (session expired or idle too long)."""
+    clinician_id = session.get("clinician_id")
+    if clinician_id is None:
+        return None
+    now = utcnow()
+    config = current_app.config
+    try:
+        login_at = parse_utc_text(session["login_at"])
+        seen_at = parse_utc_text(session["seen_at"])
+    except (KeyError, ValueError):
+        session.clear()
+        return None
+    if ((now - login_at).total_seconds() > config["CLINICIAN_TOKEN_HOURS"] * 3600
+            or (now - seen_at).total_seconds() > config["CLINICIAN_IDLE_MINUTES"] * 60):
+        session.clear()
+        return None
+    row = auth.app_conn().execute("SELECT * FROM clinicians WHERE id = ?", (clinician_id,)).fetchone()
+    if row is None:
+        session.clear()
+        return None
+    session["seen_at"] = to_utc_text(now)
+    return dict(row)
+
+
+def _login_required():
+    clinician = current_clinician()
+    if clinician is None:
+        abort(redirect(url_for("web.login", next=request.full_path.rstrip("?"))))
+    return clinician
+
+
+def _clinic_patient(clinician, patient_id):
+    row = auth.app_conn().execute("SELECT * FROM patients WHERE id = ? AND clinic_id = ?",
+                                  (patient_id, clinician["clinic_id"])).fetchone()
+    if row is None:
+        abort(404)
+    return dict(row)
+
+
+def _audit(clinician, action, patient_id):
+    conn = auth.app_conn()
+    with write(conn):
+        audit.record(conn, "clinician", clinician["id"], action, patient_id, request.remote_addr)
+
+
+def _safe_next(target):
+    # Only same-site paths: an absolute or scheme-relative URL would be an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.patients")
+
+
+@bp.get("/")
+def index():
+    """Send the browser to the patient list."""
+    return redirect(url_for("web.patients"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; check the password and start a session."""
+    error = None
+    if request.method == "POST":
+        _check_csrf()
+        email = (request.form.get("email") or "").strip()
+        password = request.form.get("password") or ""
+        row = auth.app_conn().execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
+        if row is None:
+            auth.dummy_verify(password)
+        elif auth.verify_password(password, row["password_hash"]):
+            now = to_utc_text(utcnow())
+            # A fresh session on login: nothing set before it (fixation) survives.
+            session.clear()
+            session.update(clinician_id=row["id"], login_at=now, seen_at=now,
+                           csrf=secrets.token_urlsafe(32))
+            return redirect(_safe_next(request.args.get("next")), 303)
+        error = "Email or password is wrong."
+    status = 401 if error else 200
+    return render_template("login.html", error=error, next=request.args.get("next", "")), status
+
+
+@bp.post("/logout")
+def logout():
+    """End the session."""
+    _check_csrf()
+    session.clear()
+    return redirect(url_for("web.login"), 303)
+
+
+@bp.get("/patients")
+def patients():
+    """List the clinic's patients with their last entry date and current flags."""
+    clinician = _login_required()
+    conn = auth.app_conn()
+    rows = conn.execute(
+        "SELECT p.*, (SELECT max(date) FROM entries e WHERE e.patient_id = p.id AND e.deleted = 0) "
+        "AS last_entry FROM patients p WHERE p.clinic_id = ? ORDER BY p.display_name, p.id",
+        (clinician["clinic_id"],)).fetchall()
+    now = utcnow()
+    listed = []
+    for row in rows:
+        patient = dict(row)
+        start, end = resolve_period(conn, patient, None, None, now)
+        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+        listed.append({"patient": patient, "flags": report["flags"]})
+    _audit(clinician, "patients_page", None)
+    return render_template("patients.html", clinician=clinician, listed=listed)
+
+
+def _period_args():
+    try:
+        return _report_args.load({k: v for k, v in request.args.items() if k in ("from", "to")})
+    except ValidationError as exc:
+        return exc.messages
+
+
+@bp.get("/patients/<patient_id>/report")
+def report(patient_id):
+    """Show the patient's printable trend report for a period."""
+    clinician = _login_required()
+    patient = _clinic_patient(clinician, patient_id)
+    args = _period_args()
+    errors = None
+    if "from_" not in args:
+        errors, args = args, {"from_": None, "to": None}
+    conn = auth.app_conn()
+    start, end = resolve_period(conn, patient, args["from_"], args["to"], utcnow())
+    report_data, inputs = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+    days = service.days_of(inputs, start, end)
+    _audit(clinician, "report_page", patient_id)
+    return render_template("report.html", clinician=clinician, report=report_data,
+                           charts=charts.all_charts(report_data, days), errors=errors, snapshot=None)
+
+
+@bp.post("/patients/<patient_id>/report")
+def pick_period(patient_id):
+    """Take the period picker form and show that period's report."""
+    _check_csrf()
+    clinician = _login_required()
+    _clinic_patient(clinician, patient_id)
+    params = {k: request.form[k] for k in ("from", "to") if request.form.get(k)}
+    return redirect(url_for("web.report", patient_id=patient_id, **params), 303)
+
+
+@bp.post("/patients/<patient_id>/reports")
+def save_snapshot(patient_id):
+    """Store a snapshot of the shown period and open it."""
+    _check_csrf()
+    clinician = _login_required()
+    patient = _clinic_patient(clinician, patient_id)
+    conn = auth.app_conn()
+    try:
+        args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
+    except ValidationError:
+        abort(400, "Give the period as two dates.")
+    start, end = resolve_period(conn, patient, args["from_"], args["to"], utcnow())
+    document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+    with write(conn):
+        summary = snapshots.store_snapshot(conn, patient["id"], document, utcnow(), clinician["id"])
+        audit.record(conn, "clinician", clinician["id"], "create_snapshot", patient_id, request.remote_addr)
+    return redirect(url_for("web.snapshot", patient_id=patient_id, snapshot_id=summary["id"]), 303)
+
+
+@bp.get("/patients/<patient_id>/reports/<snapshot_id>")
+def snapshot(patient_id, snapshot_id):
+    """Show a stored snapshot as the clinician saw it."""
+    clinician = _login_required()
+    patient = _clinic_patient(clinician, patient_id)
+    stored = snapshots.get_snapshot(auth.app_conn(), patient["id"], snapshot_id)
+    if stored is None:
+        abort(404)
+    document = stored.pop("document")
+    _audit(clinician, "snapshot_page", patient_id)
+    return render_template("report.html", clinician=clinician, report=document["report"],
+                           charts=charts.all_charts(document["report"], document["days"]),
+                           errors=None, snapshot=stored)

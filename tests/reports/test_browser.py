@@ -1,0 +1,165 @@
+"""End to end in headless Chromium: log in, open the demo report, print it to PDF.
+
+Needs Debian's ``chromium`` (apt-get install -y chromium) and the ``playwright``
+Python package; Playwright's own browser download is never used.
+"""
+
+import os
+import re
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("DIARY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHART_IDS = ["chart-pain", "chart-sleep_quality", "chart-sleep_hours", "chart-mood", "chart-fatigue",
+             "chart-side-effects", "chart-adherence"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium", allow_module_level=True)
+
+
+class LiveServer(tuple):
+    """(base URL, demo credentials) with the app's database path."""
+
+    app_database = None
+
+
+@pytest.fixture
+def live_server(demo_app):
+    app, creds = demo_app
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live = LiveServer((f"http://127.0.0.1:{server.server_port}", creds))
+    live.app_database = app.config["DATABASE"]
+    yield live
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def pdf_pages(data):
+    """Count the pages of a PDF (page objects, not the /Pages tree node)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+
+
+def test_clinician_reads_demo_report_and_prints_two_pages(live_server, browser, tmp_path):
+    base, creds = live_server
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    page.goto(base + "/login")
+    page.fill("#email", creds["email"])
+    page.fill("#password", creds["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/patients")
+    page.click("text=Alex Demo")
+    page.wait_for_url(re.compile(r".*/patients/.*/report$"))
+
+    assert page.locator("#flags-h").is_visible()
+    assert page.locator("#baseline-h").is_visible()
+    for chart_id in CHART_IDS:
+        svg = page.locator(f"svg#{chart_id}")
+        assert svg.count() == 1, chart_id
+        assert svg.bounding_box()["height"] > 20, chart_id
+        assert page.locator(f"#{chart_id}-figure table").count() == 1, chart_id
+    # The baseline table comes before the charts in the document.
+    order = page.evaluate(
+        "() => [document.querySelector('#baseline-h'), document.querySelector('#chart-pain')]"
+        ".map(e => e.getBoundingClientRect().top)")
+    assert order[0] < order[1]
+    assert page.evaluate("() => document.scripts.length") == 0
+
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper, print_background=True)
+        (tmp_path / f"report-{paper}.pdf").write_bytes(pdf)
+        assert 1 <= pdf_pages(pdf) <= 2, (paper, pdf_pages(pdf))
+    assert problems == []
+
+
+def add_troubled_patient(path, clinic_id):
+    """A patient whose 90-day report raises every flag and reports every side effect."""
+    import random
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from diary import db as dbmod
+    from diary import people, records
+    from diary.clock import utcnow
+    from diary.schemas.diary import SIDE_EFFECT_NAMES
+
+    rng = random.Random(4)
+    now = utcnow()
+    zone = ZoneInfo("America/New_York")
+    today = now.astimezone(zone).date()
+    conn = dbmod.connect(path)
+    try:
+        with dbmod.write(conn):
+            patient = people.create_patient(conn, clinic_id, {
+                "display_name": "Sam Troubled", "timezone": "America/New_York"}, now, 7)
+            people.put_regimen(conn, patient["id"], {
+                "medication": "naltrexone", "dose_time": "21:00",
+                "other_medications": ["tramadol 50 mg as needed", "OxyContin"],
+                "steps": [{"start_date": today - timedelta(days=80 - 10 * k), "dose_mg": ug}
+                          for k, ug in enumerate((500, 1000, 1500, 2000, 3000, 4500))]}, now)
+            seq = dbmod.next_seq(conn)
+            for n in range(100):
+                day = today - timedelta(days=99 - n)
+                if rng.random() < 0.55:
+                    continue
+                effects = [{"name": name, "severity": rng.choice(["mild", "moderate", "severe"]),
+                            "note": "see notes" if name == "other" else None}
+                           for name in SIDE_EFFECT_NAMES if rng.random() < 0.3]
+                at = datetime.combine(day, time(21), tzinfo=zone)
+                records.upsert_entry(conn, patient["id"], day.isoformat(), {
+                    "pain": min(10, 3 + n // 15), "pain_worst": 10, "fatigue": rng.randint(0, 10),
+                    "mood": rng.randint(0, 10), "sleep_quality": rng.randint(0, 10),
+                    "function": rng.randint(0, 10), "sleep_hours": rng.choice([4.5, 6.0, 7.25]),
+                    "side_effects": effects, "notes": "A long note. " * 20, "recorded_at": at}, now, seq)
+                if rng.random() < 0.5:
+                    records.upsert_dose(conn, patient["id"], f"00000000-0000-4000-8000-{n:012d}", {
+                        "medication": "naltrexone", "amount_mg": 1500, "taken_at": at, "status": "taken",
+                        "note": None, "recorded_at": at}, now, seq)
+        return patient["id"]
+    finally:
+        conn.close()
+
+
+def test_worst_case_report_still_prints_on_two_pages(live_server, browser, tmp_path):
+    base, creds = live_server
+    from diary import db as dbmod
+
+    path = live_server.app_database
+    conn = dbmod.connect(path)
+    clinic_id = conn.execute("SELECT clinic_id FROM patients WHERE id = ?", (creds["patient_id"],)).fetchone()[0]
+    conn.close()
+    patient_id = add_troubled_patient(path, clinic_id)
+    page = browser.new_page()
+    page.goto(base + "/login")
+    page.fill("#email", creds["email"])
+    page.fill("#password", creds["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/patients")
+    page.goto(base + f"/patients/{patient_id}/report")
+    flags = page.locator(".flag-item").all_inner_texts()
+    assert len(flags) >= 4, flags
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper)
+        (tmp_path / f"troubled-{paper}.pdf").write_bytes(pdf)
+        assert pdf_pages(pdf) <= 2, (paper, pdf_pages(pdf))

@@ -1,0 +1,122 @@
+"""Clinician pages: login with CSRF, session cookie flags, CSP without script, the report page."""
+
+import re
+
+import pytest
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, url="/login"):
+    return CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
+
+
+def login(client, creds, token=None, password=None, next_url=None):
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": token or csrf(client), "email": creds["email"],
+                                  "password": password or creds["password"]})
+
+
+@pytest.fixture
+def web(demo_app):
+    app, creds = demo_app
+    return app.test_client(), creds
+
+
+def test_login_sets_httponly_samesite_session_and_logout_ends_it(web):
+    client, creds = web
+    r = login(client, creds)
+    assert r.status_code == 303 and r.headers["Location"] == "/patients"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/patients")
+    assert page.status_code == 200 and "Alex Demo" in page.get_data(as_text=True)
+    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    assert client.post("/logout", data={}).status_code == 400  # no token
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/patients").status_code == 302
+
+
+def test_login_refuses_missing_csrf_and_wrong_password(web):
+    client, creds = web
+    client.get("/login")
+    r = client.post("/login", data={"email": creds["email"], "password": creds["password"]})
+    assert r.status_code == 400
+    r = login(client, creds, password="wrong-password-123")
+    assert r.status_code == 401 and "wrong" in r.get_data(as_text=True)
+    assert client.get("/patients").status_code == 302
+
+
+def test_login_redirects_only_to_local_next(web):
+    client, creds = web
+    assert login(client, creds, next_url="//evil.example/x").headers["Location"] == "/patients"
+    client2 = client.application.test_client()
+    assert login(client2, creds, next_url="/patients").headers["Location"] == "/patients"
+
+
+def test_every_form_has_a_csrf_token_and_pages_allow_no_script(web):
+    client, creds = web
+    login(client, creds)
+    pid = creds["patient_id"]
+    for url in ("/login", "/patients", f"/patients/{pid}/report"):
+        r = client.get(url)
+        html = r.get_data(as_text=True)
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp and "unsafe-inline" not in csp
+        assert "<script" not in html and " style=" not in html
+        forms = re.findall(r"<form\b.*?</form>", html, re.S)
+        assert forms, url
+        assert all('name="csrf_token"' in form for form in forms), url
+
+
+def test_report_page_puts_flags_and_baseline_before_charts(web):
+    client, creds = web
+    login(client, creds)
+    html = client.get(f"/patients/{creds['patient_id']}/report").get_data(as_text=True)
+    flags, baseline, charts = (html.index('id="flags-h"'), html.index('id="baseline-h"'),
+                               html.index('id="chart-pain"'))
+    assert flags < baseline < charts
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
+    for chart in ("pain", "sleep_quality", "sleep_hours", "mood", "fatigue", "side-effects", "adherence"):
+        assert f'<svg xmlns="http://www.w3.org/2000/svg" viewBox' in html
+        assert re.search(f'<svg [^>]*id="chart-{chart}"', html), chart
+    assert "the 14 days before the first dose step" in html
+
+
+def test_report_page_says_when_baseline_is_the_first_days(web):
+    client, creds = web
+    login(client, creds)
+    # Tombstone every entry from before the first dose step: no pre-treatment data remains.
+    from diary import db as dbmod
+    conn = dbmod.connect(client.application.config["DATABASE"])
+    conn.execute("UPDATE entries SET deleted = 1 WHERE patient_id = ? AND date < "
+                 "(SELECT min(start_date) FROM regimen_steps WHERE patient_id = ?)",
+                 (creds["patient_id"], creds["patient_id"]))
+    conn.close()
+    html = client.get(f"/patients/{creds['patient_id']}/report").get_data(as_text=True)
+    assert "the diary&#39;s first 14 days" in html or "the diary's first 14 days" in html
+
+
+def test_period_picker_posts_then_shows_that_period(web):
+    client, creds = web
+    login(client, creds)
+    url = f"/patients/{creds['patient_id']}/report"
+    token = csrf(client, url)
+    r = client.post(url, data={"csrf_token": token, "from": "2026-09-01", "to": "2026-09-30"})
+    assert r.status_code == 303
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "<strong>2026-09-01</strong> to <strong>2026-09-30</strong>" in page
+    bad = client.get(url + "?from=2026-09-30&to=2026-09-01").get_data(as_text=True)
+    assert "Period not understood" in bad
+
+
+def test_saving_a_snapshot_from_the_page_opens_it(web):
+    client, creds = web
+    login(client, creds)
+    url = f"/patients/{creds['patient_id']}/report"
+    token = csrf(client, url)
+    r = client.post(f"/patients/{creds['patient_id']}/reports",
+                    data={"csrf_token": token, "from": "2026-09-01", "to": "2026-09-30"})
+    assert r.status_code == 303
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Snapshot stored" in page and "<strong>2026-09-01</strong>" in page
