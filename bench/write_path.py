@@ -127,11 +127,14 @@ def wait_for(port, path, timeout=30):
     raise RuntimeError(f"server on {port} did not start")
 
 
-def gunicorn(app_spec, port, env, chdir):
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--chdir", chdir, "--log-level", "warning", app_spec],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def gunicorn(app_spec, port, env, chdir, log_path):
+    # The app logs one line per request (ids only); a file keeps that cost real
+    # without a pipe that nobody reads filling up and blocking the workers.
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+             "--chdir", chdir, "--log-level", "warning", app_spec],
+            env=env, stdout=log, stderr=log)
 
 
 def setup_database(path):
@@ -205,9 +208,10 @@ def main():
     ports = {"app": free_port(), "raw": free_port(), "flask": free_port()}
     env = dict(os.environ, DIARY_DATABASE=app_db, RAW_DB=os.path.join(work, "raw.sqlite3"),
                PYTHONPATH=ROOT)
-    servers = [gunicorn("wsgi:app", ports["app"], env, ROOT),
-               gunicorn("raw_handler:app", ports["raw"], env, work),
-               gunicorn("flask_handler:app", ports["flask"], env, work)]
+    log_path = os.path.join(work, "servers.log")
+    servers = [gunicorn("wsgi:app", ports["app"], env, ROOT, log_path),
+               gunicorn("raw_handler:app", ports["raw"], env, work, log_path),
+               gunicorn("flask_handler:app", ports["flask"], env, work, log_path)]
     try:
         wait_for(ports["app"], "/healthz")
         for name in ("raw", "flask"):

@@ -60,10 +60,6 @@ def _entry_values(data):
     return values
 
 
-def _same_entry(row, values):
-    return all(row[k] == values[k] for k in values)
-
-
 def entry_out(row):
     """Render a stored entry row as the API's entry object."""
     out = {"date": row["date"]}
@@ -82,24 +78,16 @@ def get_entry_row(conn, patient_id, day):
                         (patient_id, day)).fetchone()
 
 
+def upsert_entries(conn, patient_id, items, now, seq):
+    """Apply entry versions ``[(day, data)]`` in order; return (statuses, rows by day)."""
+    return _upsert_many(conn, "entries", "date", patient_id, items, now, seq,
+                        _entry_values, lambda data: data["recorded_at"])
+
+
 def upsert_entry(conn, patient_id, day, data, now, seq):
     """Apply one entry version; return (status, stored row after the write)."""
-    stored = get_entry_row(conn, patient_id, day)
-    values = _entry_values(data)
-    recorded_at = data["recorded_at"]
-    status = resolve(stored, recorded_at, stored is not None and _same_entry(stored, values))
-    if status in ("unchanged", "stale"):
-        return status, stored
-    columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
-    params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
-    row = conn.execute(
-        f"INSERT INTO entries (patient_id, date, {', '.join(columns)}) "
-        f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
-        f"ON CONFLICT (patient_id, date) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns) + " RETURNING *",
-        [patient_id, day, *params],
-    ).fetchone()
-    return status, row
+    statuses, rows = upsert_entries(conn, patient_id, [(day, data)], now, seq)
+    return statuses[0], rows[day]
 
 
 def delete_entry(conn, patient_id, day, now, seq, recorded_at=None):
@@ -165,26 +153,17 @@ def get_dose_row(conn, patient_id, dose_id):
                         (patient_id, dose_id)).fetchone()
 
 
+def upsert_doses(conn, patient_id, items, now, seq):
+    """Apply dose versions ``[(dose_id, data)]`` in order; return (statuses, rows by id)."""
+    # Without recorded_at the app sends doses in order, so the newest arrival wins.
+    return _upsert_many(conn, "doses", "id", patient_id, items, now, seq,
+                        _dose_values, lambda data: data.get("recorded_at") or now)
+
+
 def upsert_dose(conn, patient_id, dose_id, data, now, seq):
     """Apply one dose version; return (status, stored row after the write)."""
-    stored = get_dose_row(conn, patient_id, dose_id)
-    values = _dose_values(data)
-    # Without recorded_at the app sends doses in order, so the newest arrival wins.
-    recorded_at = data.get("recorded_at") or now
-    same = stored is not None and all(stored[k] == v for k, v in values.items())
-    status = resolve(stored, recorded_at, same)
-    if status in ("unchanged", "stale"):
-        return status, stored
-    columns = list(values) + ["recorded_at", "updated_at", "deleted", "seq"]
-    params = list(values.values()) + [to_utc_text(recorded_at), to_utc_text(now), 0, seq]
-    row = conn.execute(
-        f"INSERT INTO doses (patient_id, id, {', '.join(columns)}) "
-        f"VALUES (?, ?, {', '.join('?' * len(columns))}) "
-        f"ON CONFLICT (patient_id, id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns) + " RETURNING *",
-        [patient_id, dose_id, *params],
-    ).fetchone()
-    return status, row
+    statuses, rows = upsert_doses(conn, patient_id, [(dose_id, data)], now, seq)
+    return statuses[0], rows[dose_id]
 
 
 def delete_dose(conn, patient_id, dose_id, now, seq, recorded_at=None):
@@ -210,6 +189,47 @@ def list_doses(conn, patient_id, day_from=None, day_to=None):
         (patient_id, str(day_from or "0000-00-00"), str(day_to or "9999-99-99")),
     ).fetchall()
     return [dose_out(r) for r in rows]
+
+
+# -- batched upserts -----------------------------------------------------------
+
+def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recorded_at_of):
+    """Decide every version against the latest one (stored or earlier in the batch), then write.
+
+    One SELECT for the stored rows and one executemany for the writes keep a
+    500-item sync batch to two statements.
+    """
+    keys = list({ident for ident, _ in items})
+    current = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        rows = conn.execute(
+            f"SELECT * FROM {table} WHERE patient_id = ? AND {key} IN ({', '.join('?' * len(chunk))})",
+            [patient_id, *chunk]).fetchall()
+        current.update((row[key], dict(row)) for row in rows)
+    now_text = to_utc_text(now)
+    statuses, writes = [], []
+    for ident, data in items:
+        values = values_of(data)
+        recorded_at = recorded_at_of(data)
+        stored = current.get(ident)
+        same = stored is not None and all(stored[k] == v for k, v in values.items())
+        status = resolve(stored, recorded_at, same)
+        statuses.append(status)
+        if status in ("created", "updated"):
+            row = dict(values, patient_id=patient_id, recorded_at=to_utc_text(recorded_at),
+                       updated_at=now_text, deleted=0, seq=seq)
+            row[key] = ident
+            current[ident] = row
+            writes.append(row)
+    if writes:
+        columns = list(writes[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("patient_id", key))
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (patient_id, {key}) DO UPDATE SET {updates}",
+            [[row[c] for c in columns] for row in writes])
+    return statuses, current
 
 
 # -- changes feed -------------------------------------------------------------

@@ -85,18 +85,17 @@ def apply_batch(conn, patient, body, now):
     pid = patient["id"]
     with write(conn):
         seq = next_seq(conn)
-        for ident, data, errors in plan["entries"]:
-            status = "rejected" if errors else records.upsert_entry(conn, pid, ident, data, now, seq)[0]
-            out["entries"].append(_result("date", ident, status, errors))
-        for ident, data, errors in plan["doses"]:
-            status = "rejected" if errors else records.upsert_dose(conn, pid, ident, data, now, seq)[0]
-            out["doses"].append(_result("id", ident, status, errors))
-        for ident, recorded_at, errors in plan["deleted_entries"]:
-            status = "rejected" if errors else records.delete_entry(conn, pid, ident, now, seq, recorded_at)
-            out["deleted_entries"].append(_result("date", ident, status, errors))
-        for ident, recorded_at, errors in plan["deleted_doses"]:
-            status = "rejected" if errors else records.delete_dose(conn, pid, ident, now, seq, recorded_at)
-            out["deleted_doses"].append(_result("id", ident, status, errors))
+        for kind, key, upsert in (("entries", "date", records.upsert_entries),
+                                  ("doses", "id", records.upsert_doses)):
+            valid = [(ident, data) for ident, data, errors in plan[kind] if not errors]
+            statuses = iter(upsert(conn, pid, valid, now, seq)[0])
+            for ident, _, errors in plan[kind]:
+                out[kind].append(_result(key, ident, "rejected" if errors else next(statuses), errors))
+        for kind, key, delete in (("deleted_entries", "date", records.delete_entry),
+                                  ("deleted_doses", "id", records.delete_dose)):
+            for ident, recorded_at, errors in plan[kind]:
+                status = "rejected" if errors else delete(conn, pid, ident, now, seq, recorded_at)
+                out[kind].append(_result(key, ident, status, errors))
     return out
 
 
