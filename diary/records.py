@@ -91,19 +91,9 @@ def upsert_entry(conn, patient_id, day, data, now, seq):
 
 
 def delete_entry(conn, patient_id, day, now, seq, recorded_at=None):
-    """Tombstone a diary day; return 'deleted', 'unchanged' (absent) or 'stale'."""
-    stored = get_entry_row(conn, patient_id, day)
-    if stored is None or stored["deleted"]:
-        return "unchanged"
-    if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
-        return "stale"
-    clear = ", ".join(f"{m} = NULL" for m in MEASURES)
-    conn.execute(
-        f"UPDATE entries SET {clear}, side_effects = '[]', notes = NULL, deleted = 1, "
-        "recorded_at = ?, updated_at = ?, seq = ? WHERE patient_id = ? AND date = ?",
-        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, day),
-    )
-    return "deleted"
+    """Tombstone a diary day, clearing its content; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    clear = ", ".join(f"{m} = NULL" for m in MEASURES) + ", side_effects = '[]', notes = NULL"
+    return _tombstone(conn, "entries", "date", patient_id, day, now, seq, recorded_at, clear)
 
 
 def list_entries(conn, patient_id, day_from=None, day_to=None):
@@ -167,18 +157,8 @@ def upsert_dose(conn, patient_id, dose_id, data, now, seq):
 
 
 def delete_dose(conn, patient_id, dose_id, now, seq, recorded_at=None):
-    """Tombstone a dose; return 'deleted', 'unchanged' (absent) or 'stale'."""
-    stored = get_dose_row(conn, patient_id, dose_id)
-    if stored is None or stored["deleted"]:
-        return "unchanged"
-    if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
-        return "stale"
-    conn.execute(
-        "UPDATE doses SET deleted = 1, note = NULL, recorded_at = ?, updated_at = ?, seq = ? "
-        "WHERE patient_id = ? AND id = ?",
-        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, dose_id),
-    )
-    return "deleted"
+    """Tombstone a dose, clearing its note; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    return _tombstone(conn, "doses", "id", patient_id, dose_id, now, seq, recorded_at, "note = NULL")
 
 
 def list_doses(conn, patient_id, day_from=None, day_to=None):
@@ -189,6 +169,21 @@ def list_doses(conn, patient_id, day_from=None, day_to=None):
         (patient_id, str(day_from or "0000-00-00"), str(day_to or "9999-99-99")),
     ).fetchall()
     return [dose_out(r) for r in rows]
+
+
+def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear_sql):
+    """Mark a record deleted (kept so the changes feed can tell other devices)."""
+    stored = conn.execute(f"SELECT deleted, recorded_at FROM {table} WHERE patient_id = ? AND {key} = ?",
+                          (patient_id, ident)).fetchone()
+    if stored is None or stored["deleted"]:
+        return "unchanged"
+    if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
+        return "stale"
+    conn.execute(
+        f"UPDATE {table} SET {clear_sql}, deleted = 1, recorded_at = ?, updated_at = ?, seq = ? "
+        f"WHERE patient_id = ? AND {key} = ?",
+        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, ident))
+    return "deleted"
 
 
 # -- batched upserts -----------------------------------------------------------

@@ -5,12 +5,15 @@ import json
 import re
 
 import flask_smorest
+from flask import has_request_context, request
 from flask_smorest import Api as SmorestApi
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from diary.errors import error_payload
+from diary.web.errors import error_page
+from diary.logging_setup import exception_summary
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -27,6 +30,10 @@ def _has_lone_surrogate(value):
 
 class JsonParser(FlaskParser):
     """webargs' Flask parser that also refuses JSON the standard module accepts but we cannot store."""
+
+    # Query schemas decide for themselves (ours raise): a typo such as ?form= for
+    # ?from= must not silently return the default period.
+    DEFAULT_UNKNOWN_BY_LOCATION = dict(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, query=None, querystring=None)
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
@@ -69,7 +76,11 @@ class Api(SmorestApi):
         errors = payload.get("errors")
         if code == 413 and not errors:
             errors = {"json": [f"The body is larger than {self._app.config['MAX_CONTENT_LENGTH']} bytes."]}
-        body = error_payload(code, payload.get("message") or _describe(error), errors)
+        message = payload.get("message") or _describe(error)
+        if not _is_api_request():
+            page, code, page_headers = error_page(code, message)
+            return page, code, {**dict(headers or {}), **page_headers}
+        body = error_payload(code, message, errors)
         return body, code, headers
 
     def _register_error_handlers(self):
@@ -79,8 +90,16 @@ class Api(SmorestApi):
     def _handle_unexpected(self, error):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
-        self._app.logger.exception("unhandled error")
+        # Type and frames only: an exception's message may echo submitted health data.
+        self._app.logger.error("unhandled error: %s", exception_summary(error))
+        if not _is_api_request():
+            return error_page(500)
         return error_payload(500), 500
+
+
+def _is_api_request():
+    # The clinician pages answer errors in HTML; the API (and a request outside any, e.g. a CLI) in JSON.
+    return not has_request_context() or request.path.startswith("/api/")
 
 
 def _describe(error):

@@ -59,3 +59,9 @@ def test_sync_resend_is_unchanged_and_changes_feed_restores(client, patient):
     feed = client.get("/api/v1/me/changes", headers=patient["headers"]).json
     assert len(feed["entries"]) == 5 and len(feed["doses"]) == 1
     assert client.get(f"/api/v1/me/changes?since={feed['cursor']}", headers=patient["headers"]).json["entries"] == []
+
+
+def test_unknown_query_parameter_is_refused_not_ignored(client, patient):
+    r = client.get("/api/v1/me/entries?form=2026-01-01", headers=patient["headers"])
+    assert r.status_code == 422
+    assert "form" in r.json["errors"]["query"]
