@@ -2,6 +2,7 @@
 
 from flask import Response, current_app
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from diary import audit, auth
 from diary.clock import to_utc_text, utcnow
@@ -36,9 +37,18 @@ def clinician_report(patient_id, args):
     """Return (clinician, patient, report, inputs, period) for a clinic patient and query args."""
     clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
-    start, end = resolve_period(conn, patient, args.get("from_"), args.get("to"), utcnow())
-    report, inputs = service.make_report(conn, patient, start, end, _lag_days())
+    now = utcnow()
+    start, end = _period(conn, patient, args, now)
+    report, inputs = service.make_report(conn, patient, start, end, _lag_days(), now)
     return clinician, patient, report, inputs, (start, end)
+
+
+def _period(conn, patient, args, now, location="query"):
+    """The resolved (start, end) of the period asked for, or 422 naming the wrong end."""
+    try:
+        return resolve_period(conn, patient, args.get("from_"), args.get("to"), now)
+    except ValidationError as exc:
+        abort(422, "Not a report period.", errors={location: exc.messages})
 
 
 @blp.get("/patients/<patient_id>/report")
@@ -88,8 +98,9 @@ def my_report(args):
     """Summarise the patient's own diary for a period."""
     patient = auth.require_patient()
     conn = auth.app_conn()
-    start, end = resolve_period(conn, patient, args.get("from_"), args.get("to"), utcnow())
-    report, _ = service.make_report(conn, patient, start, end, _lag_days())
+    now = utcnow()
+    start, end = _period(conn, patient, args, now)
+    report, _ = service.make_report(conn, patient, start, end, _lag_days(), now)
     return _json(analysis.patient_summary(report))
 
 
@@ -129,8 +140,8 @@ def create_snapshot(body, patient_id):
     if appointment_id is not None and appointments_mod.get_appointment(conn, patient["id"], appointment_id) is None:
         abort(422, "No such appointment for this patient.", errors={"json": {"appointment_id": ["Unknown."]}})
     now = utcnow()
-    start, end = resolve_period(conn, patient, body.get("from_"), body.get("to"), now)
-    document = snapshots.build_document(conn, patient, start, end, _lag_days())
+    start, end = _period(conn, patient, body, now, location="json")
+    document = snapshots.build_document(conn, patient, start, end, _lag_days(), now)
     with write(conn):
         summary = snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"], appointment_id)
         audit.clinician_read(conn, clinician, "create_snapshot", patient_id)

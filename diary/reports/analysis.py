@@ -175,8 +175,12 @@ def tracked_medication(regimen, doses):
 
 
 def build_report(patient, regimen, entries, doses, period_from, period_to, *,
-                 lag_days=DEFAULT_LAG_DAYS, opioids=frozenset()):
-    """Build the report structure for a patient's rows over an inclusive period."""
+                 lag_days=DEFAULT_LAG_DAYS, opioids=frozenset(), today=None):
+    """Build the report structure for a patient's rows over an inclusive period.
+
+    ``today`` (the patient's local date, when known) keeps a bedtime dose that
+    is simply not due yet from counting as missed.
+    """
     lo, hi = _ordinal(period_from), _ordinal(period_to)
     if hi < lo:
         raise ValueError("period ends before it starts")
@@ -192,7 +196,8 @@ def build_report(patient, regimen, entries, doses, period_from, period_to, *,
 
     completeness = _completeness(in_period, lo, hi)
     comparison = _baseline_comparison(by_day, regimen, steps, hi, max(lo, hi - CURRENT_DAYS + 1))
-    dose_part = _doses(regimen, steps, live_doses, by_day, lo, hi, lag_days)
+    dose_part = _doses(regimen, steps, live_doses, by_day, lo, hi, lag_days,
+                       _ordinal(today) if today is not None else None)
     side_effects = _side_effects(in_period, steps, hi)
     report = {
         "patient": {"id": patient["id"], "display_name": patient["display_name"],
@@ -359,13 +364,15 @@ def _taken_days(doses, medication):
     return days
 
 
-def _doses(regimen, steps, doses, by_day, lo, hi, lag_days):
+def _doses(regimen, steps, doses, by_day, lo, hi, lag_days, today=None):
     medication = tracked_medication(regimen, doses)
     taken = _taken_days(doses, medication) if medication else {}
     planned_from = max(lo, steps[0][0]) if steps else hi + 1
-    planned = max(0, hi - planned_from + 1)
+    # Today's dose is not missed until today is over.
+    planned_to = hi - 1 if hi == today and hi not in taken else hi
+    planned = max(0, planned_to - planned_from + 1)
     taken_count, streak, longest = 0, 0, 0
-    for o in range(planned_from, hi + 1):
+    for o in range(planned_from, planned_to + 1):
         if o in taken:
             taken_count += 1
             streak = 0

@@ -4,9 +4,12 @@ import json
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from marshmallow import ValidationError
+
 from diary import people
 from diary.clock import parse_utc_text
 from diary.reports import analysis
+from diary.schemas.reports import MAX_PERIOD_DAYS
 
 ENTRY_COLUMNS = ("date", "pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function",
                  "sleep_hours", "side_effects", "notes")
@@ -82,11 +85,20 @@ def appointment_days(conn, patient_id, timezone):
 
 
 def resolve_period(conn, patient, period_from, period_to, now):
-    """Fill a missing end of the period with the default rule at the aware instant ``now``."""
+    """Fill a missing end of the period with the default rule at the aware instant ``now``.
+
+    Raises marshmallow's ValidationError (keyed ``from``) when the result is not a period.
+    """
     today = analysis.local_today(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
         today, appointment_days(conn, patient["id"], patient["timezone"]))
     end = period_to or default_to
     start = period_from or (default_from if default_from <= end else end - timedelta(
         days=analysis.DEFAULT_PERIOD_DAYS - 1))
+    # With one end given, the default other end can leave the period upside down or
+    # too long (from alone, in the future or decades back): refuse, never crash or churn.
+    if start > end:
+        raise ValidationError({"from": ["Must not be after the last day (default: today in the patient's zone)."]})
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise ValidationError({"from": [f"A report covers at most {MAX_PERIOD_DAYS} days."]})
     return start, end

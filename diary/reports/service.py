@@ -2,16 +2,18 @@
 
 import orjson
 
+from diary import records
 from diary.reports import analysis, fetch
 from diary.reports.opioids import opioid_terms
 
 
-def make_report(conn, patient, period_from, period_to, lag_days=analysis.DEFAULT_LAG_DAYS):
-    """Return (report, inputs) for a patient row and an inclusive period."""
+def make_report(conn, patient, period_from, period_to, lag_days=analysis.DEFAULT_LAG_DAYS, now=None):
+    """Return (report, inputs) for a patient row and an inclusive period, as seen at ``now``."""
     inputs = fetch.load_inputs(conn, patient, period_from, period_to)
+    today = records.today_in(patient["timezone"], now) if now is not None else None
     report = analysis.build_report(inputs["patient"], inputs["regimen"], inputs["entries"],
                                    inputs["doses"], period_from, period_to,
-                                   lag_days=lag_days, opioids=opioid_terms())
+                                   lag_days=lag_days, opioids=opioid_terms(), today=today)
     return report, inputs
 
 

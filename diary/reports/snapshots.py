@@ -13,9 +13,9 @@ SUMMARY_COLUMNS = "id, patient_id, created_at, created_by, appointment_id, perio
 UPCOMING_HOURS = 24
 
 
-def build_document(conn, patient, period_from, period_to, lag_days):
-    """Return the stored form of a snapshot: the report and its per-day rows."""
-    report, inputs = service.make_report(conn, patient, period_from, period_to, lag_days)
+def build_document(conn, patient, period_from, period_to, lag_days, now):
+    """Return the stored form of a snapshot: the report, as seen at ``now``, and its per-day rows."""
+    report, inputs = service.make_report(conn, patient, period_from, period_to, lag_days, now)
     return {"report": report, "days": service.days_of(inputs, period_from, period_to)}
 
 
@@ -87,7 +87,7 @@ def snapshot_upcoming_appointments(conn, now, settings):
     for row in due:
         patient = {"id": row["patient_id"], "display_name": row["display_name"], "timezone": row["timezone"]}
         start, end = appointment_period(conn, patient, parse_utc_text(row["starts_at"]), now)
-        document = build_document(conn, patient, start, end, lag_days)
+        document = build_document(conn, patient, start, end, lag_days, now)
         with write(conn):
             still_open = conn.execute("SELECT 1 FROM appointments WHERE id = ? AND snapshot_id IS NULL",
                                       (row["id"],)).fetchone()

@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 
 from diary import audit
 from diary import auth
+from diary import ratelimit
 from diary.clock import parse_utc_text, to_utc_text, utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
@@ -28,9 +29,11 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 _report_args = ReportArgs()
 
 
-@bp.after_request
+@bp.after_app_request
 def security_headers(response):
-    """Send the no-script CSP and no-referrer on every page."""
+    """Send the no-script CSP and no-referrer on every page, error pages included (not on the API)."""
+    if request.path.startswith("/api/"):
+        return response
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
@@ -122,10 +125,22 @@ def login():
         _check_csrf()
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
-        row = auth.app_conn().execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
+        conn = auth.app_conn()
+        # The same counts as the API login: one lock-out for both doors.
+        with write(conn):
+            retry_after, counted = ratelimit.count_attempt(
+                conn, ratelimit.login_limits(current_app.config, email, request.remote_addr), utcnow())
+        if retry_after:
+            return (render_template("login.html", error=ratelimit.message(retry_after),
+                                    next=request.args.get("next", "")),
+                    429, {"Retry-After": str(retry_after)})
+        row = conn.execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
         if row is None:
             auth.dummy_verify(password)
         elif auth.verify_password(password, row["password_hash"]):
+            with write(conn):
+                ratelimit.uncount(conn, counted)
+                ratelimit.clear_account(conn, email)
             now = to_utc_text(utcnow())
             # A fresh session on login: nothing set before it (fixation) survives.
             session.clear()
@@ -159,7 +174,7 @@ def patients():
     for row in rows:
         patient = dict(row)
         start, end = resolve_period(conn, patient, None, None, now)
-        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
         listed.append({"patient": patient, "flags": report["flags"]})
     _audit(clinician, "patients_page", None)
     return render_template("patients.html", clinician=clinician, listed=listed)
@@ -182,8 +197,13 @@ def report(patient_id):
     if "from_" not in args:
         errors, args = args, {"from_": None, "to": None}
     conn = auth.app_conn()
-    start, end = resolve_period(conn, patient, args["from_"], args["to"], utcnow())
-    report_data, inputs = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+    now = utcnow()
+    try:
+        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
+    except ValidationError as exc:
+        errors = exc.messages
+        start, end = resolve_period(conn, patient, None, None, now)
+    report_data, inputs = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
     days = service.days_of(inputs, start, end)
     _audit(clinician, "report_page", patient_id)
     return render_template("report.html", clinician=clinician, report=report_data,
@@ -207,14 +227,15 @@ def save_snapshot(patient_id):
     clinician = _login_required()
     patient = _clinic_patient(clinician, patient_id)
     conn = auth.app_conn()
+    now = utcnow()
     try:
         args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
+        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
     except ValidationError:
         abort(400, "Give the period as two dates.")
-    start, end = resolve_period(conn, patient, args["from_"], args["to"], utcnow())
-    document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"])
+    document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
     with write(conn):
-        summary = snapshots.store_snapshot(conn, patient["id"], document, utcnow(), clinician["id"])
+        summary = snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"])
         audit.record(conn, "clinician", clinician["id"], "create_snapshot", patient_id, request.remote_addr)
     return redirect(url_for("web.snapshot", patient_id=patient_id, snapshot_id=summary["id"]), 303)
 

@@ -233,6 +233,23 @@ def test_adherence_of_exactly_80_percent_is_not_low():
     assert "low_adherence" not in codes(rep)
 
 
+def test_todays_dose_is_not_missed_before_the_day_is_over():
+    # Period days 0-9 with today = day 9: the bedtime dose of day 9 is not due yet.
+    doses = [dose(n) for n in range(5, 9)]
+    entries = [entry(n, pain=5) for n in range(10)]
+    seen_today = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(9), today=day(9))
+    assert seen_today["doses"]["adherence"] == {"planned_days": 4, "taken_days": 4, "fraction": 1.0,
+                                                "longest_missed_streak": 0}
+    # Seen the next day (or for a past period) day 9 was missed.
+    seen_later = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(9), today=day(10))
+    assert seen_later["doses"]["adherence"]["planned_days"] == 5
+    assert seen_later["doses"]["adherence"]["longest_missed_streak"] == 1
+    # Taken already today: today counts.
+    taken_today = build_report(PATIENT, regimen((5, 1500)), entries, doses + [dose(9)], day(0), day(9),
+                               today=day(9))
+    assert taken_today["doses"]["adherence"]["planned_days"] == 5
+
+
 def test_no_regimen_means_no_planned_days():
     rep = report([entry(0, pain=5)], 0, 0, None, [dose(0)])
     assert rep["doses"] == {"adherence": {"planned_days": 0, "taken_days": 0, "fraction": None,
