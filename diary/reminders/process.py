@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from diary import db as dbmod
 from diary.clock import utcnow
+from diary.logging_setup import exception_summary
 from diary.reminders.tick import tick
 from diary.reports.snapshots import snapshot_upcoming_appointments
 
@@ -96,15 +97,15 @@ def _serve(config, database, interval):
             counts = tick(conn, utcnow(), config, should_stop=stop.is_set)
             if any(counts.values()):
                 log.info("tick %s", counts)
-        except Exception:
-            log.exception("tick failed; the next tick retries")
+        except Exception as exc:
+            log.error("tick failed; the next tick retries: %s", exception_summary(exc))
         try:
             # Freeze what the clinician will see at each visit in the next 24 hours.
             made = snapshot_upcoming_appointments(conn, utcnow(), config)
             if made:
                 log.info("report snapshots made: %s", made)
-        except Exception:
-            log.exception("appointment snapshots failed; the next tick retries")
+        except Exception as exc:
+            log.error("appointment snapshots failed; the next tick retries: %s", exception_summary(exc))
         finally:
             idle.set()
 

@@ -117,3 +117,25 @@ def test_scheduler_refuses_an_unmigrated_database(tmp_path):
     proc = start_scheduler(str(tmp_path / "missing.sqlite3"))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "diary migrate" in err
+
+
+def test_running_scheduler_snapshots_reports_for_appointments_in_the_next_24_hours(rdb, rconn):
+    pid = add_patient(rconn, "Europe/London", utcnow())
+    soon = utcnow() + timedelta(hours=3)
+    later = utcnow() + timedelta(hours=30)
+    with dbmod.write(rconn):
+        for starts_at in (soon, later):
+            rconn.execute("INSERT INTO appointments (patient_id, starts_at, created_at) VALUES (?, ?, ?)",
+                          (pid, to_utc_text(starts_at), to_utc_text(utcnow())))
+    proc = start_scheduler(rdb)
+    try:
+        wait_running(proc)
+        assert wait_for(lambda: rconn.execute("SELECT COUNT(*) FROM report_snapshots").fetchone()[0] >= 1)
+        time.sleep(2.5)  # two more ticks: still one snapshot, and none for the visit 30 hours away
+    finally:
+        stop(proc)
+    rows = rconn.execute("SELECT a.starts_at, a.snapshot_id, s.patient_id FROM appointments a "
+                         "LEFT JOIN report_snapshots s ON s.id = a.snapshot_id ORDER BY a.starts_at").fetchall()
+    assert rows[0]["snapshot_id"] is not None and rows[0]["patient_id"] == pid
+    assert rows[1]["snapshot_id"] is None
+    assert rconn.execute("SELECT COUNT(*) FROM report_snapshots").fetchone()[0] == 1
