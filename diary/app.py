@@ -1,13 +1,14 @@
 """create_app(): config layers, database, blueprints, the error handler, request hooks."""
 
-import logging
-
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from diary import auth
+from diary import auth, cors
 from diary import config as configmod
 from diary import db as dbmod
+from diary import logging_setup
 from diary.api import API_PREFIX, Api, register_blueprints
+from diary.api.spec import ErrorResponses
 from diary.errors import error_payload
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -32,16 +33,26 @@ def create_app(overrides=None, environ=None):
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    logging.getLogger("diary").setLevel(settings["LOG_LEVEL"])
+    logging_setup.configure(settings["LOG_LEVEL"])
 
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}})
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "extra_plugins": [ErrorResponses()]})
     register_blueprints(app, api)
+    if settings["TRUSTED_PROXIES"]:
+        # Only behind that many proxies may X-Forwarded-For name the client
+        # (rate limits and the audit log key on request.remote_addr).
+        n = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     _register_hooks(app)
     return app
 
 
 def _register_hooks(app):
+    # First hook: the request line's duration covers the auth check too.
+    app.before_request(logging_setup.start_request)
+    # Before the token check, so a listed origin's preflight is answered.
+    cors.register(app)
+
     @app.before_request
     def token_before_anything():
         # Patient data routes check the token before the body is parsed, so a
@@ -68,7 +79,12 @@ def _register_hooks(app):
         # Patient data must not sit in shared or browser caches.
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # JSON is never a page: nothing may load from it or frame it (pages set their own CSP).
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
         return response
+
+    # One line per request: route template, status, duration, actor ids; no bodies.
+    app.after_request(logging_setup.log_request)
 
     @app.teardown_appcontext
     def rollback_leftovers(exc):

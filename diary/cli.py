@@ -89,8 +89,8 @@ def load_demo(if_empty):
 
 def gunicorn_argv(host, port, workers):
     """The gunicorn command line that serves wsgi:app."""
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--graceful-timeout", "10", "wsgi:app"]
+    return [sys.executable, "-m", "gunicorn", "--config", "python:diary.gunicorn_conf", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--graceful-timeout", "10", "wsgi:app"]
 
 
 @main.command()
@@ -149,6 +149,30 @@ from diary.reports.cli import audit as _audit, snapshot_due as _snapshot_due  # 
 
 main.add_command(_audit)
 main.add_command(_snapshot_due)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path):
+    """Copy the database to a new file PATH, consistently, while the service keeps writing."""
+    from diary import backup as backupmod
+    try:
+        emit(backupmod.backup(settings()["DATABASE"], path))
+    except backupmod.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+def restore_command(path):
+    """Replace the database with the backup PATH; refuses while a web server or scheduler uses it."""
+    from diary import backup as backupmod
+    from diary.reminders.process import lock_path
+    database = settings()["DATABASE"]
+    try:
+        emit(backupmod.restore(path, database, lock_path(database)))
+    except backupmod.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Patient routes (device token): profile, diary entries, doses, sync, changes, devices."""
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from diary import auth, people, records
+from diary import auth, erasure, people, records
 from diary.sync import apply_batch
 from diary.clock import utcnow
 from diary.db import next_seq, write
@@ -15,6 +15,7 @@ from diary.schemas.diary import (ChangesArgs, ChangesOut, ConflictOut, DateRange
                                  DoseListOut, DoseOut, EntryIn, EntryListOut, EntryOut, SyncIn,
                                  SyncOut)
 from diary.schemas.people import DeviceListOut, MeOut, MePatchIn
+from diary.schemas.rights import EraseIn, ExportOut
 
 blp = Blueprint("me", __name__, description="The patient's own diary (device token)")
 BEARER = [{"bearer": []}]
@@ -73,6 +74,26 @@ def patch_me(body):
     return dict(row)
 
 
+@blp.get("/me/export")
+@blp.response(200, ExportOut)
+@blp.doc(security=BEARER)
+def export_me():
+    """Download all of the patient's own data: profile, regimen, diary, doses, reminders, visits."""
+    patient = auth.require_patient()
+    return erasure.export_patient(auth.app_conn(), patient["id"], utcnow())
+
+
+@blp.delete("/me")
+@blp.arguments(EraseIn())
+@blp.response(204)
+@blp.doc(security=BEARER)
+def erase_me(body):
+    """Erase all of the patient's data and devices for good; send {"confirm": "DELETE"}."""
+    patient = auth.require_patient()
+    erasure.erase_patient(auth.app_conn(), patient["id"], "patient", patient["id"], request.remote_addr,
+                          utcnow())
+
+
 @blp.put("/me/entries/<day>")
 @blp.arguments(EntryIn())
 @blp.response(200, EntryOut)
@@ -94,6 +115,7 @@ def put_entry(body, day):
 
 @blp.get("/me/entries/<day>")
 @blp.response(200, EntryOut)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.doc(security=BEARER)
 def get_entry(day):
     """Show the entry of one local day."""
@@ -107,6 +129,7 @@ def get_entry(day):
 
 @blp.delete("/me/entries/<day>")
 @blp.response(204)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.doc(security=BEARER)
 def delete_entry(day):
     """Delete the entry of one local day."""
@@ -152,6 +175,7 @@ def put_dose(body, dose_id):
 
 @blp.get("/me/doses/<dose_id>")
 @blp.response(200, DoseOut)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.doc(security=BEARER)
 def get_dose(dose_id):
     """Show one logged dose."""
@@ -164,6 +188,7 @@ def get_dose(dose_id):
 
 @blp.delete("/me/doses/<dose_id>")
 @blp.response(204)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.doc(security=BEARER)
 def delete_dose(dose_id):
     """Delete a logged dose."""

@@ -1,16 +1,17 @@
 """Clinician routes: the clinic's patients, enrollment codes, regimens, diary reads."""
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 
-from diary import audit, auth, people, records
+from diary import audit, auth, erasure, people, records
 from diary.clock import utcnow
 from diary.db import write
 from diary.reminders import schedule
 from diary.errors import abort
 from diary.schemas.diary import DateRangeArgs, DoseListOut, EntryListOut
-from diary.schemas.people import (EnrollmentCodeOut, PatientCreatedOut, PatientIn, PatientListOut,
-                                  PatientOut, RegimenIn, RegimenOut)
+from diary.schemas.rights import EraseIn, ExportOut
+from diary.schemas.people import (DeviceListOut, EnrollmentCodeOut, PatientCreatedOut, PatientIn,
+                                  PatientListOut, PatientOut, RegimenIn, RegimenOut)
 
 blp = Blueprint("patients", __name__, description="Clinician access to their clinic's patients")
 BEARER = [{"bearer": []}]
@@ -56,6 +57,31 @@ def get_patient(patient_id):
     with write(conn):
         audit.clinician_read(conn, clinician, "get_patient", patient_id)
     return people.patient_out(patient)
+
+
+@blp.get("/patients/<patient_id>/export")
+@blp.response(200, ExportOut)
+@blp.doc(security=BEARER)
+def export_patient(patient_id):
+    """Download all of the patient's data (a request made at the clinic); audited."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    export = erasure.export_patient(conn, patient["id"], utcnow())
+    with write(conn):
+        audit.clinician_read(conn, clinician, "export_patient", patient_id)
+    return export
+
+
+@blp.delete("/patients/<patient_id>")
+@blp.arguments(EraseIn())
+@blp.response(204)
+@blp.doc(security=BEARER)
+def erase_patient(body, patient_id):
+    """Erase all of the patient's data for good, keeping an audit row; send {"confirm": "DELETE"}."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    if not erasure.erase_patient(auth.app_conn(), patient["id"], "clinician", clinician["id"],
+                                 request.remote_addr, utcnow()):
+        abort(404, "No such patient.")
 
 
 @blp.post("/patients/<patient_id>/enrollment-code")
@@ -127,3 +153,32 @@ def list_doses(args, patient_id):
     with write(conn):
         audit.clinician_read(conn, clinician, "list_doses", patient_id)
     return {"doses": doses}
+
+
+@blp.get("/patients/<patient_id>/devices")
+@blp.response(200, DeviceListOut)
+@blp.doc(security=BEARER)
+def list_devices(patient_id):
+    """List the devices enrolled for the patient (never the tokens themselves)."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    devices = people.list_devices(conn, patient["id"])
+    with write(conn):
+        audit.clinician_read(conn, clinician, "list_devices", patient_id)
+    return {"devices": devices}
+
+
+@blp.delete("/patients/<patient_id>/devices/<int:device_id>")
+@blp.response(204)
+@blp.doc(security=BEARER)
+def revoke_device(patient_id, device_id):
+    """Revoke one of the patient's devices (a lost phone, reported at the clinic)."""
+    clinician, patient = auth.clinic_patient_or_404(patient_id)
+    conn = auth.app_conn()
+    with write(conn):
+        found = people.revoke_device(conn, patient["id"], device_id, utcnow())
+        if found:
+            audit.record(conn, "clinician", clinician["id"], "revoke_device", patient_id,
+                         request.remote_addr)
+    if not found:
+        abort(404, "No such device.")

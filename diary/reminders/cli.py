@@ -1,7 +1,6 @@
 """CLI: `diary reminders tick|preview` and `diary scheduler`."""
 
 import json
-import logging
 import sys
 from datetime import datetime
 
@@ -9,6 +8,7 @@ import click
 
 from diary import config as configmod
 from diary import db as dbmod
+from diary import logging_setup
 from diary.clock import utcnow
 from diary.reminders import process, schedule
 from diary.reminders.tick import tick as run_tick
@@ -34,6 +34,7 @@ def reminders():
 def tick_command(now_text):
     """Run one reminder tick and print its JSON summary."""
     config = configmod.load()
+    logging_setup.configure(config["LOG_LEVEL"])
     now = _aware(now_text) if now_text else utcnow()
     conn = dbmod.connect(config["DATABASE"])
     try:
@@ -67,5 +68,5 @@ def preview_command(patient_id, days, now_text):
 def scheduler(tick_seconds):
     """Run the reminder scheduler (one per database) until SIGTERM."""
     config = configmod.load()
-    logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging_setup.configure(config["LOG_LEVEL"])
     sys.exit(process.run(config, tick_seconds))

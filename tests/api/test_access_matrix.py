@@ -44,6 +44,18 @@ SAMPLE_BODIES = {
     ("POST", "/me/notifications/<notification_id>/ack"): None,
     ("PUT", "/me/push"): {"platform": "ios", "token": "attacker-push-token"},
     ("PUT", "/patients/<patient_id>/reminders/<kind>"): {"time": "20:30"},
+    # Erasure: the refused callers send the real confirmation, so a refusal is about who asked.
+    ("DELETE", "/me"): {"confirm": "DELETE"},
+    ("DELETE", "/patients/<patient_id>"): {"confirm": "DELETE"},
+}
+
+# Routes whose positive control must not destroy the victim: the owner sends this
+# body instead and must get past authorisation to the confirmation check (422 on
+# ``confirm``). The real erasure is tested in test_data_rights.py. (Another patient
+# calling DELETE /me with the real confirmation erases only themselves.)
+OWNER_CONTROL_BODIES = {
+    ("DELETE", "/me"): ({"confirm": "no"}, 422, "confirm"),
+    ("DELETE", "/patients/<patient_id>"): ({"confirm": "no"}, 422, "confirm"),
 }
 
 # Path parameters: name -> the victim's value, taken from the world.
@@ -264,6 +276,7 @@ def test_nobody_else_reaches_the_victims_data(client, conn, world, method, path)
     is_me = path == "/me" or path.startswith("/me/")
     owner = "victim's own patient token" if is_me else "victim's own clinician"
     markers = victim_markers(conn, world)
+    before_victim_all = db_state(conn, world["patient_id"])
     for caller, headers in world["callers"].items():
         if caller == owner:
             continue
@@ -289,6 +302,12 @@ def test_nobody_else_reaches_the_victims_data(client, conn, world, method, path)
 
     # Positive control: the rightful owner gets a 2xx with the same call, so the
     # refusals above are about who asked, not about a bogus sample.
+    if (method, path) in OWNER_CONTROL_BODIES:
+        control, status, field = OWNER_CONTROL_BODIES[(method, path)]
+        r = client.open(url, method=method, headers=world["callers"][owner], json=control)
+        assert r.status_code == status and field in r.get_json()["errors"]["json"], (owner, method, url, r.json)
+        assert db_state(conn, world["patient_id"]) == before_victim_all, "the owner control changed the victim"
+        return
     r = client.open(url, method=method, headers=world["callers"][owner], json=body)
     assert 200 <= r.status_code < 300, (owner, method, url, r.status_code, r.get_data(as_text=True)[:300])
 
