@@ -31,3 +31,20 @@ REPORT_LAG_DAYS = 3
 LOG_LEVEL = "INFO"
 # Production mode: session cookies are marked Secure.
 PRODUCTION = False
+# Failed clinician logins per account (email) within LOGIN_WINDOW_MINUTES before 429.
+LOGIN_MAX_FAILURES = 5
+# Failed clinician logins per client address within LOGIN_WINDOW_MINUTES before 429.
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+# Sliding window, in minutes, of the login failure counts.
+LOGIN_WINDOW_MINUTES = 15
+# Failed enrollments (unknown, used or expired code) per client address within ENROLL_WINDOW_MINUTES before 429.
+ENROLL_MAX_FAILURES = 10
+# Failed enrollments from all addresses together within ENROLL_WINDOW_MINUTES before 429 (distributed guessing).
+ENROLL_MAX_FAILURES_GLOBAL = 300
+# Sliding window, in minutes, of the enrollment failure counts.
+ENROLL_WINDOW_MINUTES = 15
+# Reverse proxies in front of the service that set X-Forwarded-For/-Proto (0: trust none;
+# the client address is the TCP peer). Set it to the number of proxies behind which we run.
+TRUSTED_PROXIES = 0
+# Comma-separated browser origins allowed to call the API cross-origin (empty: CORS off).
+CORS_ORIGINS = ""

@@ -235,3 +235,23 @@ def m0003_reports_and_audit(db):
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
         """
     )
+
+
+@migrations(name="0004_rate_limits")
+def m0004_rate_limits(db):
+    run_script(db,
+        """
+        -- One row per counted login or enrollment attempt, shared by every
+        -- worker. An attempt is counted before the password is checked (so two
+        -- workers cannot both let the sixth guess through) and uncounted when it
+        -- succeeds. key is a hash of the email or the client address.
+        CREATE TABLE rate_limit_events (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX rate_limit_events_key ON rate_limit_events(scope, key, at);
+        CREATE INDEX rate_limit_events_at ON rate_limit_events(at);
+        """
+    )

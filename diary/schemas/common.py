@@ -3,7 +3,7 @@
 import functools
 import re
 import uuid
-from datetime import date, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -86,10 +86,18 @@ class Instant(fields.AwareDateTime):
         instant = super()._deserialize(value, attr, data, **kwargs)
         try:
             # 0001-01-01T00:00+01:00 parses but has no UTC form to store.
-            instant.astimezone(timezone.utc)
+            utc = instant.astimezone(timezone.utc).replace(tzinfo=None)
         except OverflowError as exc:
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
+        # Within a day of the calendar's ends, showing the stored instant in a
+        # patient's zone later would overflow (9999-12-31T23:00Z in UTC+14).
+        if not _INSTANT_MIN <= utc <= _INSTANT_MAX:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         return instant
+
+
+_INSTANT_MIN = datetime.min + timedelta(days=2)
+_INSTANT_MAX = datetime.max - timedelta(days=2)
 
 
 class WallTime(fields.String):

@@ -134,8 +134,9 @@ class SyncIn(Strict):
 
 
 class SyncItemResult(ma.Schema):
-    date = fields.String()
-    id = fields.String()
+    # null when a rejected item carried no usable date or id
+    date = fields.String(allow_none=True)
+    id = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "created | updated | unchanged | stale | deleted | rejected"})
     errors = fields.Dict()
 

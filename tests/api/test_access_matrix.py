@@ -314,7 +314,7 @@ def test_nobody_else_reaches_the_victims_data(client, conn, world, method, path)
 
 @pytest.mark.parametrize("url", ["/me/entries", "/me/changes", "/me/doses", "/me/devices", "/me",
                                  "/patients/{patient_id}", "/patients/{patient_id}/entries",
-                                 "/patients/{patient_id}/doses"])
+                                 "/patients/{patient_id}/doses", "/patients/{patient_id}/devices"])
 def test_the_owner_does_see_the_markers(client, conn, world, url):
     """The leak check above can fail: the owner's answers carry the victim's markers."""
     headers = world["victim_headers"] if url.startswith("/me") else world["home_headers"]
