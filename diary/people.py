@@ -31,21 +31,27 @@ def create_clinician(conn, clinic_id, email, name, password, now):
     return {"id": cur.lastrowid, "clinic_id": clinic_id, "email": email, "name": name}
 
 
-def login(conn, email, password, now, hours):
-    """Check a clinician's password and issue a token; None when it does not match."""
+def check_password(conn, email, password):
+    """Return the clinician whose email and password match, else None (in the same time either way).
+
+    Call it outside a write transaction: scrypt takes about 0.3 s by design.
+    """
     row = conn.execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
     if row is None:
         auth.dummy_verify(password)
         return None
-    if not auth.verify_password(password, row["password_hash"]):
-        return None
+    return dict(row) if auth.verify_password(password, row["password_hash"]) else None
+
+
+def issue_clinician_token(conn, clinician_id, now, hours):
+    """Issue a clinician API token that expires ``hours`` after ``now``."""
     token, token_hash = auth.new_token()
     expires = now + timedelta(hours=hours)
     conn.execute(
         "INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at) "
         "VALUES (?, 'clinician', ?, ?, ?, ?)",
-        (token_hash, row["id"], to_utc_text(now), to_utc_text(expires), to_utc_text(now)))
-    return {"token": token, "expires_at": to_utc_text(expires), "clinician_id": row["id"]}
+        (token_hash, clinician_id, to_utc_text(now), to_utc_text(expires), to_utc_text(now)))
+    return {"token": token, "expires_at": to_utc_text(expires), "clinician_id": clinician_id}
 
 
 def revoke_token(conn, token_id, now):

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from diary import audit
 from diary import auth
 from diary import ratelimit
+from diary import people
 from diary.clock import parse_utc_text, to_utc_text, utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
@@ -134,10 +135,8 @@ def login():
             return (render_template("login.html", error=ratelimit.message(retry_after),
                                     next=request.args.get("next", "")),
                     429, {"Retry-After": str(retry_after)})
-        row = conn.execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
-        if row is None:
-            auth.dummy_verify(password)
-        elif auth.verify_password(password, row["password_hash"]):
+        row = people.check_password(conn, email, password)
+        if row is not None:
             with write(conn):
                 ratelimit.uncount(conn, counted)
                 ratelimit.clear_account(conn, email)
