@@ -168,7 +168,7 @@ def sync_throughput(port, token, batches):
     total = 0
     elapsed = 0.0
     for b in range(batches):
-        recorded_at = (base + timedelta(seconds=b)).isoformat()
+        recorded_at = (base + timedelta(microseconds=b)).isoformat()
         entries = [{"date": (base - timedelta(days=2 + i + 500 * (b % 4))).date().isoformat(),
                     "pain": (i + b) % 11, "sleep_hours": 7.25, "mood": 5,
                     "side_effects": [{"name": "headache", "severity": "mild"}] if i % 7 == 0 else [],

@@ -14,10 +14,13 @@ _uuid_field = ClientUUID()
 _instant_field = Instant()
 
 
-def _load(schema, item):
-    if not isinstance(item, dict):
-        raise ValidationError({"_schema": ["Each item must be an object."]})
-    return schema.load(item)
+def _load_all(schema, items):
+    """Load a list of items at once; return (data or None, errors or None) per item."""
+    try:
+        loaded, errors = schema.load(items, many=True), {}
+    except ValidationError as exc:
+        loaded, errors = exc.valid_data, exc.messages
+    return [(None, errors[i]) if i in errors else (loaded[i], None) for i in range(len(items))]
 
 
 def _load_deletion(item, key, field):
@@ -46,21 +49,20 @@ def _validated(body, patient, now):
     """Parse every item; return (plan, results) with rejected items already answered."""
     latest = records.latest_allowed_day(patient["timezone"], now)
     plan = {k: [] for k in ("entries", "doses", "deleted_entries", "deleted_doses")}
-    for kind, loader, key in (
-        ("entries", lambda i: _load(_entry_schema, i), "date"),
-        ("doses", lambda i: _load(_dose_schema, i), "id"),
-    ):
-        for item in body[kind]:
+    # One many=True load per kind: a rejected item never blocks the others.
+    for kind, schema, key in (("entries", _entry_schema, "date"), ("doses", _dose_schema, "id")):
+        items = body[kind]
+        for item, (data, errors) in zip(items, _load_all(schema, items)):
             ident = item.get(key) if isinstance(item, dict) else None
-            try:
-                data = loader(item)
+            if errors is None:
                 day = data["date"] if kind == "entries" else records.dose_local_date(data["taken_at"])
                 if day > latest:
-                    raise ValidationError({"date" if kind == "entries" else "taken_at":
-                                           ["Must not be after tomorrow in your time zone."]})
+                    errors = {"date" if kind == "entries" else "taken_at":
+                              ["Must not be after tomorrow in your time zone."]}
+            if errors is None:
                 plan[kind].append((data[key] if kind == "doses" else data[key].isoformat(), data, None))
-            except ValidationError as exc:
-                plan[kind].append((_text(ident), None, exc.messages))
+            else:
+                plan[kind].append((_text(ident), None, errors))
     for kind, key, field in (("deleted_entries", "date", _date_field), ("deleted_doses", "id", _uuid_field)):
         for item in body[kind]:
             try:

@@ -1,6 +1,7 @@
 """Fields and base schemas shared by every resource."""
 
 import functools
+import math
 import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -14,6 +15,7 @@ from diary.units import mg_to_ug, ug_to_mg
 
 MAX_DOSE_MG = Decimal(1000)
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Diary days before this are typos, not history.
 EARLIEST_DATE = date(2000, 1, 1)
 
@@ -64,9 +66,12 @@ class LocalDate(fields.Date):
     default_error_messages = {"too_early": "Dates before 2000-01-01 are not accepted."}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
             raise self.make_error("invalid")
-        day = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
         if day < EARLIEST_DATE:
             raise self.make_error("too_early")
         return day
@@ -148,9 +153,10 @@ class StrictInteger(fields.Integer):
         super().__init__(strict=True, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        # type() and not isinstance(): True is an int to Python, not to a diary.
+        if type(value) is int:
+            return value
+        raise self.make_error("invalid")
 
 
 class StrictFloat(fields.Float):
@@ -160,16 +166,33 @@ class StrictFloat(fields.Float):
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if type(value) not in (int, float):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = float(value)  # an int of 400 digits has no float
+        except OverflowError as exc:
+            raise self.make_error("special") from exc
+        if not math.isfinite(number):
+            raise self.make_error("special")
+        return number
 
 
 class Score(StrictInteger):
     """A 0-10 rating."""
 
+    default_error_messages = {"range": "Must be between 0 and 10."}
+
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Range(0, 10), allow_none=True, **kwargs)
+        # The range is checked in _deserialize rather than by a validator: six
+        # scores per entry, 500 entries per sync batch. metadata documents it.
+        metadata = {"minimum": 0, "maximum": 10, **kwargs.pop("metadata", {})}
+        super().__init__(allow_none=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not 0 <= value <= 10:
+            raise self.make_error("range")
+        return value
 
 
 class ClientUUID(fields.String):
