@@ -91,7 +91,7 @@ def upsert_entry(conn, patient_id, day, data, now, seq):
 
 
 def delete_entry(conn, patient_id, day, now, seq, recorded_at=None):
-    """Tombstone a diary day, clearing its content; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    """Tombstone a diary day, clearing its content (statuses as ``_tombstone``)."""
     clear = ", ".join(f"{m} = NULL" for m in MEASURES) + ", side_effects = '[]', notes = NULL"
     return _tombstone(conn, "entries", "date", patient_id, day, now, seq, recorded_at, clear)
 
@@ -157,7 +157,7 @@ def upsert_dose(conn, patient_id, dose_id, data, now, seq):
 
 
 def delete_dose(conn, patient_id, dose_id, now, seq, recorded_at=None):
-    """Tombstone a dose, clearing its note; return 'deleted', 'unchanged' (absent) or 'stale'."""
+    """Tombstone a dose, clearing its note (statuses as ``_tombstone``)."""
     return _tombstone(conn, "doses", "id", patient_id, dose_id, now, seq, recorded_at, "note = NULL")
 
 
@@ -172,10 +172,15 @@ def list_doses(conn, patient_id, day_from=None, day_to=None):
 
 
 def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear_sql):
-    """Mark a record deleted (kept so the changes feed can tell other devices)."""
+    """Mark a record deleted (kept so the changes feed can tell other devices).
+
+    Returns 'deleted', 'unchanged' (already deleted: a retried delete), 'absent' or 'stale'.
+    """
     stored = conn.execute(f"SELECT deleted, recorded_at FROM {table} WHERE patient_id = ? AND {key} = ?",
                           (patient_id, ident)).fetchone()
-    if stored is None or stored["deleted"]:
+    if stored is None:
+        return "absent"
+    if stored["deleted"]:
         return "unchanged"
     if recorded_at is not None and recorded_at < parse_utc_text(stored["recorded_at"]):
         return "stale"

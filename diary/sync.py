@@ -97,6 +97,8 @@ def apply_batch(conn, patient, body, now):
                                   ("deleted_doses", "id", records.delete_dose)):
             for ident, recorded_at, errors in plan[kind]:
                 status = "rejected" if errors else delete(conn, pid, ident, now, seq, recorded_at)
+                # Nothing there to delete: the device's wish already holds.
+                status = "unchanged" if status == "absent" else status
                 out[kind].append(_result(key, ident, status, errors))
     return out
 

@@ -65,3 +65,19 @@ def test_unknown_query_parameter_is_refused_not_ignored(client, patient):
     r = client.get("/api/v1/me/entries?form=2026-01-01", headers=patient["headers"])
     assert r.status_code == 422
     assert "form" in r.json["errors"]["query"]
+
+
+def test_retried_delete_succeeds_and_unknown_delete_is_404(client, patient):
+    day = today_in(patient["timezone"]).isoformat()
+    dose_id = str(uuid.uuid4())
+    client.put(f"/api/v1/me/entries/{day}", json={"pain": 4, "recorded_at": recorded(5)}, headers=patient["headers"])
+    client.put(f"/api/v1/me/doses/{dose_id}", headers=patient["headers"], json={
+        "medication": "naltrexone", "amount_mg": 1.5, "taken_at": recorded(5), "status": "taken"})
+    for url in (f"/api/v1/me/entries/{day}", f"/api/v1/me/doses/{dose_id}"):
+        # The phone lost our first answer and sends the delete again.
+        assert client.delete(url, headers=patient["headers"]).status_code == 204
+        assert client.delete(url, headers=patient["headers"]).status_code == 204
+        assert client.get(url, headers=patient["headers"]).status_code == 404
+    never = (today_in(patient["timezone"]) - timedelta(days=30)).isoformat()
+    assert client.delete(f"/api/v1/me/entries/{never}", headers=patient["headers"]).status_code == 404
+    assert client.delete(f"/api/v1/me/doses/{uuid.uuid4()}", headers=patient["headers"]).status_code == 404
