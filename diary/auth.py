@@ -110,13 +110,16 @@ def token_row_is_live(row, now, idle_minutes):
 
 
 def current_token():
-    """Look up the live token row of this request (cached on g), or None."""
+    """Look up the live token row of this request's bearer token (cached on g), or None."""
     if "token_row" in g:
         return g.token_row
-    g.token_row = None
     token = bearer_token()
-    if token is None:
-        return None
+    g.token_row = None if token is None else live_token(token)
+    return g.token_row
+
+
+def live_token(token):
+    """The live row of a bearer or web-session token, marked as used now; None when dead."""
     conn = app_conn()
     row = conn.execute("SELECT * FROM tokens WHERE token_hash = ?", (sha256(token),)).fetchone()
     now = utcnow()
@@ -125,7 +128,6 @@ def current_token():
     last = parse_utc_text(row["last_used_at"] or row["created_at"])
     if (now - last).total_seconds() > TOKEN_TOUCH_SECONDS:
         conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (to_utc_text(now), row["id"]))
-    g.token_row = row
     return row
 
 

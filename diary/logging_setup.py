@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 
-from flask import g, request, session
+from flask import g, request
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 request_log = logging.getLogger("diary.requests")
@@ -40,8 +40,6 @@ def actor():
     row = g.get("token_row")
     if row is not None:
         return row["kind"], row["patient_id"] if row["kind"] == "patient" else row["clinician_id"]
-    if request.blueprint == "web" and session.get("clinician_id") is not None:
-        return "clinician", session["clinician_id"]
     return "anonymous", "-"
 
 

@@ -8,7 +8,7 @@ POST forms with a per-session CSRF token.
 import hmac
 import secrets
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from marshmallow import ValidationError
 
@@ -16,7 +16,7 @@ from diary import audit
 from diary import auth
 from diary import ratelimit
 from diary import people
-from diary.clock import parse_utc_text, to_utc_text, utcnow
+from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
 from diary.reports.fetch import resolve_period
@@ -60,28 +60,20 @@ def _check_csrf():
 
 
 def current_clinician():
-    """Return the logged-in clinician row, or None (session expired or idle too long)."""
-    clinician_id = session.get("clinician_id")
-    if clinician_id is None:
-        return None
-    now = utcnow()
-    config = current_app.config
-    try:
-        login_at = parse_utc_text(session["login_at"])
-        seen_at = parse_utc_text(session["seen_at"])
-    except (KeyError, ValueError):
+    """Return the logged-in clinician row, or None (logged out, expired or idle too long).
+
+    The session cookie holds a clinician token: the same 12 h / 30 min rules as the
+    API, and logout revokes it on the server, so a copied cookie dies with it.
+    """
+    token = session.get("token")
+    row = auth.live_token(token) if token else None
+    if row is None or row["kind"] != "clinician":
         session.clear()
         return None
-    if ((now - login_at).total_seconds() > config["CLINICIAN_TOKEN_HOURS"] * 3600
-            or (now - seen_at).total_seconds() > config["CLINICIAN_IDLE_MINUTES"] * 60):
-        session.clear()
-        return None
-    row = auth.app_conn().execute("SELECT * FROM clinicians WHERE id = ?", (clinician_id,)).fetchone()
-    if row is None:
-        session.clear()
-        return None
-    session["seen_at"] = to_utc_text(now)
-    return dict(row)
+    g.token_row = row  # the request log names the clinician
+    clinician = auth.app_conn().execute("SELECT * FROM clinicians WHERE id = ?",
+                                        (row["clinician_id"],)).fetchone()
+    return dict(clinician) if clinician is not None else None
 
 
 def _login_required():
@@ -140,11 +132,11 @@ def login():
             with write(conn):
                 ratelimit.uncount(conn, counted)
                 ratelimit.clear_account(conn, email)
-            now = to_utc_text(utcnow())
+                issued = people.issue_clinician_token(conn, row["id"], utcnow(),
+                                                      current_app.config["CLINICIAN_TOKEN_HOURS"])
             # A fresh session on login: nothing set before it (fixation) survives.
             session.clear()
-            session.update(clinician_id=row["id"], login_at=now, seen_at=now,
-                           csrf=secrets.token_urlsafe(32))
+            session.update(token=issued["token"], csrf=secrets.token_urlsafe(32))
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Email or password is wrong."
     status = 401 if error else 200
@@ -153,8 +145,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session and revoke its token."""
     _check_csrf()
+    row = auth.live_token(session["token"]) if session.get("token") else None
+    if row is not None:
+        conn = auth.app_conn()
+        with write(conn):
+            people.revoke_token(conn, row["id"], utcnow())
     session.clear()
     return redirect(url_for("web.login"), 303)
 

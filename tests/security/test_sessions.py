@@ -1,7 +1,7 @@
 """Sessions: clinician tokens and web sessions expire (12 h from login, 30 min idle), logout revokes,
 and a patient or their clinician can list and revoke device tokens.
 
-Time moves by rewriting the stored instants (token rows, session cookie values),
+Time moves by rewriting the stored instants of token rows (web sessions hold a token too),
 exactly what the clock would have done; the code under test is unchanged.
 """
 
@@ -169,11 +169,9 @@ def _web_login(client, email):
     assert r.status_code == 303, r.get_data(as_text=True)[:300]
 
 
-def _shift_session(client, **ago):
-    now = utcnow()
+def _session_token(client):
     with client.session_transaction() as session:
-        for key, delta in ago.items():
-            session[key] = to_utc_text(now - delta)
+        return session["token"]
 
 
 def _is_logged_in(client):
@@ -185,28 +183,41 @@ def _is_logged_in(client):
     return True
 
 
-def test_web_session_ends_12_hours_after_login_although_in_use(client, clinic):
+def test_web_session_ends_12_hours_after_login_although_in_use(client, conn, clinic):
     _web_login(client, clinic["email"])
-    _shift_session(client, login_at=timedelta(hours=11, minutes=59), seen_at=timedelta(minutes=1))
+    token = _session_token(client)
+    _set_token_times(conn, token, created_at=timedelta(hours=11, minutes=59),
+                     expires_at=-timedelta(minutes=1), last_used_at=timedelta(minutes=1))
     assert _is_logged_in(client)
-    _shift_session(client, login_at=timedelta(hours=12, seconds=5), seen_at=timedelta(minutes=1))
+    _set_token_times(conn, token, created_at=timedelta(hours=12, seconds=5),
+                     expires_at=timedelta(seconds=5), last_used_at=timedelta(minutes=1))
     assert not _is_logged_in(client)
     with client.session_transaction() as session:
-        assert "clinician_id" not in session
-    # The next visit stays logged out even with fresh times: the session was cleared.
-    _shift_session(client, login_at=timedelta(0), seen_at=timedelta(0))
+        assert "token" not in session
+
+
+def test_web_session_ends_after_30_idle_minutes(client, conn, clinic):
+    _web_login(client, clinic["email"])
+    token = _session_token(client)
+    _set_token_times(conn, token, last_used_at=timedelta(minutes=29))
+    assert _is_logged_in(client)
+    seen = conn.execute("SELECT last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)).fetchone()[0]
+    assert utcnow() - datetime.fromisoformat(seen) < timedelta(minutes=1), "a page view counts as activity"
+    _set_token_times(conn, token, last_used_at=timedelta(minutes=30, seconds=5))
     assert not _is_logged_in(client)
 
 
-def test_web_session_ends_after_30_idle_minutes(client, clinic):
-    _web_login(client, clinic["email"])
-    _shift_session(client, seen_at=timedelta(minutes=29))
-    assert _is_logged_in(client)
-    with client.session_transaction() as session:
-        seen = datetime.fromisoformat(session["seen_at"])
-    assert utcnow() - seen < timedelta(minutes=1), "a page view counts as activity"
-    _shift_session(client, seen_at=timedelta(minutes=30, seconds=5))
-    assert not _is_logged_in(client)
+def test_copied_web_cookie_stops_working_after_logout(app, clinic):
+    browser = app.test_client()
+    _web_login(browser, clinic["email"])
+    cookie = browser.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    assert _is_logged_in(thief)
+    page = browser.get("/patients").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert not _is_logged_in(thief), "logout revokes the session on the server, not only in one browser"
 
 
 def test_web_logout_ends_the_session(client, clinic):
