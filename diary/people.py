@@ -118,6 +118,8 @@ def list_devices(conn, patient_id):
 
 def revoke_device(conn, patient_id, device_id, now):
     """Revoke one of the patient's device tokens; False when it is not theirs."""
+    if not 0 < device_id < 2**63:
+        return False  # beyond SQLite's integers: no such device (not an OverflowError)
     cur = conn.execute(
         "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND kind = 'patient' "
         "AND patient_id = ?", (to_utc_text(now), device_id, patient_id))

@@ -81,3 +81,8 @@ def test_retried_delete_succeeds_and_unknown_delete_is_404(client, patient):
     never = (today_in(patient["timezone"]) - timedelta(days=30)).isoformat()
     assert client.delete(f"/api/v1/me/entries/{never}", headers=patient["headers"]).status_code == 404
     assert client.delete(f"/api/v1/me/doses/{uuid.uuid4()}", headers=patient["headers"]).status_code == 404
+
+
+def test_device_id_beyond_sqlite_integers_is_404(client, patient):
+    r = client.delete(f"/api/v1/me/devices/{2**64}", headers=patient["headers"])
+    assert r.status_code == 404 and r.json["code"] == 404
