@@ -121,8 +121,7 @@ class ConflictOut(ma.Schema):
     code = fields.Integer()
     status = fields.String()
     message = fields.String()
-    errors = fields.Dict()
-    stored = fields.Dict()
+    errors = fields.Dict(metadata={"description": "`stored`: the newer version that was kept."})
 
 
 class SyncIn(Strict):
