@@ -6,7 +6,8 @@ Starts, in one run and under the same gunicorn settings (2 sync workers):
     (WAL, synchronous=FULL, one kept connection per worker),
 drives both with wrk at the same concurrency and prints the app's PUT
 throughput as a ratio of the bare handler's (target >= 0.75). Then prints
-entries per second through POST /me/sync in 500-entry batches (target >= 10,000/s).
+entries per second through POST /me/sync in 500-entry batches, for one phone at a
+time and for several phones at once (target >= 10,000/s).
 
 Run: make bench-write   (or .venv/bin/python bench/write_path.py [--seconds 10])
 Needs wrk (Debian package `wrk`; `make bench-deps` installs it).
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -137,20 +139,24 @@ def gunicorn(app_spec, port, env, chdir, log_path):
             env=env, stdout=log, stderr=log)
 
 
-def setup_database(path):
+def setup_database(path, patients=1):
+    """A migrated database with ``patients`` enrolled devices; return their tokens."""
     dbmod.migrate(path)
     conn = dbmod.connect(path)
     now = utcnow()
+    tokens = []
     with dbmod.write(conn):
         clinic = people.create_clinic(conn, "Bench Clinic", now)
-        patient = people.create_patient(conn, clinic["id"], {"display_name": "Bench",
-                                                             "timezone": "Europe/London"}, now, 7)
-        token, token_hash = auth.new_token()
-        conn.execute("INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at) "
-                     "VALUES (?, 'patient', ?, 'bench', ?, ?)",
-                     (token_hash, patient["id"], to_utc_text(now), to_utc_text(now)))
+        for n in range(patients):
+            patient = people.create_patient(conn, clinic["id"], {"display_name": f"Bench {n}",
+                                                                 "timezone": "Europe/London"}, now, 7)
+            token, token_hash = auth.new_token()
+            conn.execute("INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at) "
+                         "VALUES (?, 'patient', ?, 'bench', ?, ?)",
+                         (token_hash, patient["id"], to_utc_text(now), to_utc_text(now)))
+            tokens.append(token)
     conn.close()
-    return token
+    return tokens
 
 
 def run_wrk(port, seconds, connections, script, token, at_base):
@@ -162,42 +168,50 @@ def run_wrk(port, seconds, connections, script, token, at_base):
     return rps, non2xx
 
 
-def sync_throughput(port, token, batches):
+def sync_batches(port, token, batches):
+    """Send ``batches`` 500-entry syncs one after another as one phone; return entries sent."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     base = datetime.now(timezone.utc)
     total = 0
-    elapsed = 0.0
     for b in range(batches):
         recorded_at = (base + timedelta(microseconds=b)).isoformat()
         entries = [{"date": (base - timedelta(days=2 + i + 500 * (b % 4))).date().isoformat(),
                     "pain": (i + b) % 11, "sleep_hours": 7.25, "mood": 5,
                     "side_effects": [{"name": "headache", "severity": "mild"}] if i % 7 == 0 else [],
                     "recorded_at": recorded_at} for i in range(500)]
-        body = json.dumps({"entries": entries})
-        start = time.perf_counter()
-        conn.request("POST", "/api/v1/me/sync", body=body, headers={
+        conn.request("POST", "/api/v1/me/sync", body=json.dumps({"entries": entries}), headers={
             "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         resp = conn.getresponse()
         payload = json.loads(resp.read())
-        elapsed += time.perf_counter() - start
         assert resp.status == 200, payload
         statuses = {e["status"] for e in payload["entries"]}
         assert statuses <= {"created", "updated"}, statuses
         total += len(entries)
-    return total / elapsed
+    return total
+
+
+def sync_throughput(port, tokens, batches):
+    """Entries per second stored through /me/sync by one phone per token at once."""
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        start = time.perf_counter()
+        total = sum(pool.map(lambda t: sync_batches(port, t, batches), tokens))
+        return total / (time.perf_counter() - start)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--sync-batches", type=int, default=40)
+    parser.add_argument("--sync-batches", type=int, default=20, help="batches per syncing phone")
+    parser.add_argument("--sync-clients", type=int, default=4,
+                        help="phones syncing at once (as wrk's connections for PUT)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
     work = tempfile.mkdtemp(prefix="bench-write-")
     app_db = os.path.join(work, "app.sqlite3")
-    token = setup_database(app_db)
+    tokens = setup_database(app_db, patients=1 + args.sync_clients)
+    token = tokens[0]
     with open(os.path.join(work, "raw_handler.py"), "w") as fh:
         fh.write(RAW_HANDLER)
     with open(os.path.join(work, "flask_handler.py"), "w") as fh:
@@ -234,9 +248,12 @@ def main():
         print(f"raw durable upsert handler (bare WSGI): {raw:8.0f} req/s")
         print(f"same upsert in a bare Flask view:        {flask:8.0f} req/s  ratio to raw {flask / raw:.2f}")
         print(f"PUT /me/entries (the app):               {app:8.0f} req/s  ratio to raw {app / raw:.2f}"
-              "  (target >= 0.75)")
-        rate = sync_throughput(ports["app"], token, args.sync_batches)
-        print(f"POST /me/sync, 500-entry batches: {rate:8.0f} entries/s  (target >= 10,000/s)")
+              f"  (target >= 0.75); to the bare Flask view {app / flask:.2f}")
+        one = sync_throughput(ports["app"], tokens[1:2], args.sync_batches)
+        many = sync_throughput(ports["app"], tokens[1:], args.sync_batches)
+        print(f"POST /me/sync, 500-entry batches, one phone at a time:  {one:8.0f} entries/s")
+        print(f"POST /me/sync, 500-entry batches, {args.sync_clients} phones at once:    {many:8.0f} entries/s"
+              "  (target >= 10,000/s)")
     finally:
         for s in servers:
             s.terminate()
