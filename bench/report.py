@@ -49,6 +49,7 @@ DOSE_SQL = ("SELECT id, medication, amount_ug, local_date, status, taken_at FROM
 def build(path, patients, seed=7):
     """Create (or reuse) a database of ``patients`` patients with DAYS days each; return (middle id, reused)."""
     if os.path.exists(path):
+        dbmod.migrate(path)  # a file kept from an older schema gets the new migrations
         conn = dbmod.connect(path)
         ids = [r[0] for r in conn.execute("SELECT id FROM patients ORDER BY id")]
         conn.close()
