@@ -73,7 +73,7 @@ def backup(source, dest):
             src.close()
         if integrity != "ok":
             raise BackupError(f"the copy failed integrity_check ({integrity}); the source may be damaged")
-        _fsync_file(tmp)
+        _fsync(tmp)
         try:
             os.link(tmp, dest)
         except FileExistsError:
@@ -83,7 +83,7 @@ def backup(source, dest):
             if os.path.lexists(dest):
                 raise BackupError(f"{dest} appeared while backing up; refusing to overwrite it") from None
             os.rename(tmp, dest)
-        _fsync_dir(directory)
+        _fsync(directory)
     finally:
         _remove(tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm")
     return {"path": dest, "bytes": os.path.getsize(dest), "integrity": integrity}
@@ -109,7 +109,7 @@ def restore(backup_path, target, lock_path):
             # mkstemp made the copy owner-only; a replaced database keeps its own mode.
             os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         _check_backup(tmp, backup_path)
-        _fsync_file(tmp)
+        _fsync(tmp)
         with open(lock_path, "a+") as scheduler_lock:
             try:
                 fcntl.flock(scheduler_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -126,7 +126,7 @@ def restore(backup_path, target, lock_path):
             try:
                 _remove(target + "-wal", target + "-shm", target + "-journal")
                 os.rename(tmp, target)
-                _fsync_dir(directory)
+                _fsync(directory)
             except BaseException:
                 if old is not None:
                     _give_back(old)
@@ -236,16 +236,9 @@ def _temp_next_to(path):
     return tmp
 
 
-def _fsync_file(path):
+def _fsync(path):
+    """fsync a file, or a directory so a rename in it is durable."""
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

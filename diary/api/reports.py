@@ -52,7 +52,7 @@ def _period(conn, patient, args, now, location="query"):
 
 
 @blp.get("/patients/<patient_id>/report")
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, ReportOut)
 @blp.doc(security=BEARER)
 def get_report(args, patient_id):
@@ -63,7 +63,7 @@ def get_report(args, patient_id):
 
 
 @blp.get("/patients/<patient_id>/export.csv")
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, {"type": "string", "description": "CSV, one row per day; columns in diary/reports/csv_export.py."},
               content_type="text/csv")
 @blp.doc(security=BEARER)
@@ -78,7 +78,7 @@ def export_csv(args, patient_id):
 
 
 @blp.get("/patients/<patient_id>/fhir")
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, {"type": "object", "description": "FHIR R4 Bundle of type collection."},
               content_type=fhir.FHIR_MIMETYPE)
 @blp.doc(security=BEARER)
@@ -91,7 +91,7 @@ def export_fhir(args, patient_id):
 
 
 @blp.get("/me/report")
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, PatientReportOut)
 @blp.doc(security=BEARER)
 def my_report(args):
@@ -105,7 +105,7 @@ def my_report(args):
 
 
 @blp.post("/patients/<patient_id>/appointments")
-@blp.arguments(AppointmentIn)
+@blp.arguments(AppointmentIn())
 @blp.response(201, AppointmentOut)
 @blp.doc(security=BEARER)
 def create_appointment(body, patient_id):
@@ -129,7 +129,7 @@ def list_appointments(patient_id):
 
 
 @blp.post("/patients/<patient_id>/reports")
-@blp.arguments(SnapshotIn)
+@blp.arguments(SnapshotIn())
 @blp.response(201, SnapshotSummaryOut)
 @blp.doc(security=BEARER)
 def create_snapshot(body, patient_id):
