@@ -17,22 +17,25 @@ def allowed_origins(setting):
     return frozenset(o.strip().rstrip("/") for o in (setting or "").split(",") if o.strip())
 
 
-def _listed_origin(app):
+def _listed_origin(origins):
     origin = request.headers.get("Origin")
     if not origin or not request.path.startswith("/api/"):
         return None
-    return origin if origin in allowed_origins(app.config["CORS_ORIGINS"]) else None
+    return origin if origin in origins else None
 
 
 def register(app):
-    """Answer preflights and mark responses for listed origins; does nothing when none are listed."""
+    """Answer preflights and mark responses for listed origins; adds no hook when none are listed."""
+    origins = allowed_origins(app.config["CORS_ORIGINS"])
+    if not origins:
+        return
 
     @app.before_request
     def cors_preflight():
         # Before the token check: a browser's preflight never carries the token.
         if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
             return None
-        origin = _listed_origin(app)
+        origin = _listed_origin(origins)
         if origin is None:
             return None
         return "", 204, {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
@@ -42,7 +45,7 @@ def register(app):
 
     @app.after_request
     def cors_headers(response):
-        origin = _listed_origin(app)
+        origin = _listed_origin(origins)
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.vary.add("Origin")

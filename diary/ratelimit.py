@@ -1,10 +1,11 @@
 """Brute-force limits for login and enrollment: a pure rule, and counts kept in the database.
 
 The counts live in SQLite (table ``rate_limit_events``), so every gunicorn
-worker sees the same numbers. An attempt is counted *before* the password or
-code is checked, inside one ``BEGIN IMMEDIATE`` transaction with the check, so
-two workers cannot both let the guess after the limit through; a successful
-attempt is uncounted afterwards.
+worker sees the same numbers. An attempt is counted in its own short
+``BEGIN IMMEDIATE`` transaction *before* the password or code is checked, so
+two workers cannot both let the guess after the limit through (and the slow
+scrypt check runs outside the write lock); a successful attempt is uncounted
+afterwards.
 
 The client address is ``request.remote_addr``: the TCP peer unless
 ``TRUSTED_PROXIES`` makes the app trust that many ``X-Forwarded-For`` hops
