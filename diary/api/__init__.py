@@ -3,14 +3,16 @@
 import importlib
 import json
 import re
+import sqlite3
 
 import flask_smorest
-from flask import has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_smorest import Api as SmorestApi
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
+from diary import db
 from diary.errors import error_payload
 from diary.web.errors import error_page
 from diary.logging_setup import exception_summary
@@ -90,11 +92,27 @@ class Api(SmorestApi):
     def _handle_unexpected(self, error):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
+        if _patient_gone(error):
+            # The patient was erased while this request was past its token check:
+            # the write was refused by a foreign key and nothing was stored.
+            self._app.logger.warning("write refused: the patient no longer exists")
+            return self.handle_http_exception(NotFound("No such patient."))
         # Type and frames only: an exception's message may echo submitted health data.
         self._app.logger.error("unhandled error: %s", exception_summary(error))
         if not _is_api_request():
             return error_page(500)
         return error_payload(500), 500
+
+
+def _patient_gone(error):
+    """Whether ``error`` is a foreign-key refusal for a patient erased mid-request."""
+    if not isinstance(error, sqlite3.IntegrityError) or "FOREIGN KEY" not in str(error):
+        return False
+    patient = g.get("patient")
+    if patient is None:
+        return False
+    conn = db.get_conn(current_app.config["DATABASE"])
+    return conn.execute("SELECT 1 FROM patients WHERE id = ?", (patient["id"],)).fetchone() is None
 
 
 def _is_api_request():

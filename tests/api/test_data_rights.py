@@ -245,3 +245,33 @@ def test_secure_delete_is_on_for_every_connection(db_path):
         assert c.execute("PRAGMA secure_delete").fetchone()[0] == 1
     finally:
         c.close()
+
+
+def test_write_racing_an_erasure_is_404_and_stores_nothing(db_path, conn, clinic):
+    """A request already past its token check when its patient is erased gets 404, not a 500."""
+    from flask import request as flask_request
+
+    from diary import create_app, erasure
+    from diary.auth import app_conn
+    from diary.clock import utcnow
+    from tests.conftest import count_rows, make_patient, recorded, today_in
+
+    app = create_app({"DATABASE": db_path})
+    victim = {}
+
+    @app.before_request
+    def erase_after_auth():
+        # Runs after the token hook: the patient is loaded, then erased by "another worker".
+        if flask_request.headers.get("X-Test-Erase"):
+            erasure.erase_patient(app_conn(), victim["id"], "clinician", clinic["clinician_id"], None, utcnow())
+
+    client = app.test_client()
+    patient = make_patient(client, clinic)
+    victim["id"] = patient["id"]
+    before = count_rows(conn, "entries")
+    day = today_in(patient["timezone"]).isoformat()
+    r = client.put(f"/api/v1/me/entries/{day}", json={"pain": 3, "recorded_at": recorded()},
+                   headers={**patient["headers"], "X-Test-Erase": "1"})
+    assert r.status_code == 404, r.get_data(as_text=True)
+    assert r.json["code"] == 404
+    assert count_rows(conn, "entries") == before
