@@ -175,11 +175,13 @@ def tracked_medication(regimen, doses):
 
 
 def build_report(patient, regimen, entries, doses, period_from, period_to, *,
-                 lag_days=DEFAULT_LAG_DAYS, opioids=frozenset(), today=None):
+                 lag_days=DEFAULT_LAG_DAYS, opioids=frozenset(), today=None, series=True):
     """Build the report structure for a patient's rows over an inclusive period.
 
     ``today`` (the patient's local date, when known) keeps a bedtime dose that
-    is simply not due yet from counting as missed.
+    is simply not due yet from counting as missed. ``series=False`` leaves out
+    the per-measure statistics and series (half the work), for lists that only
+    show flags.
     """
     lo, hi = _ordinal(period_from), _ordinal(period_to)
     if hi < lo:
@@ -205,7 +207,7 @@ def build_report(patient, regimen, entries, doses, period_from, period_to, *,
         "period": {"from": names[0], "to": names[-1], "days": hi - lo + 1},
         "regimen": _regimen_out(regimen, steps),
         "completeness": completeness,
-        "measures": {m: _measure(m, in_period, lo, hi, names, weeks) for m in MEASURES},
+        "measures": {m: _measure(m, in_period, lo, hi, names, weeks) for m in MEASURES} if series else None,
         "baseline_comparison": comparison,
         "doses": dose_part,
         "side_effects": side_effects,

@@ -170,7 +170,9 @@ def patients():
     for row in rows:
         patient = dict(row)
         start, end = resolve_period(conn, patient, None, None, now)
-        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
+        # Flags only: the list skips the measure series.
+        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now,
+                                        series=False)
         listed.append({"patient": patient, "flags": report["flags"]})
     _audit(clinician, "patients_page", None)
     return render_template("patients.html", clinician=clinician, listed=listed)

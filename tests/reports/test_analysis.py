@@ -250,6 +250,18 @@ def test_todays_dose_is_not_missed_before_the_day_is_over():
     assert taken_today["doses"]["adherence"]["planned_days"] == 5
 
 
+def test_flags_without_series_match_the_full_report():
+    entries = [entry(n, pain=7 if n < 5 else 9, side_effects=[effect("nausea", "severe")] if n == 19 else [])
+               for n in range(20) if n % 3]
+    doses = [dose(n) for n in range(5, 20) if n % 2]
+    full = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(19))
+    light = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(19), series=False)
+    assert light["measures"] is None and full["measures"]["pain"]["n"] == len(entries)
+    assert light["flags"] == full["flags"] and {f["code"] for f in full["flags"]} >= {"low_adherence",
+                                                                                      "severe_side_effect"}
+    assert {k: v for k, v in light.items() if k != "measures"} == {k: v for k, v in full.items() if k != "measures"}
+
+
 def test_no_regimen_means_no_planned_days():
     rep = report([entry(0, pain=5)], 0, 0, None, [dose(0)])
     assert rep["doses"] == {"adherence": {"planned_days": 0, "taken_days": 0, "fraction": None,
