@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test browser-deps bench-deps bench-write bench-reminders bench-report clean
+.PHONY: run test lint install install-test browser-deps bench-deps bench-write bench-reminders bench-report clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,11 @@ run: install
 	$(BIN)/diary demo --if-empty
 	$(BIN)/diary run --host $(HOST) --port $(PORT)
 
-test: install-test browser-deps
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install-test browser-deps lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-deps: install-test

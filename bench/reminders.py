@@ -20,13 +20,20 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from diary import db as dbmod  # noqa: E402
-from diary.clock import to_utc_text, utcnow  # noqa: E402
-from diary.reminders import rules  # noqa: E402
-from diary.reminders.tick import tick  # noqa: E402
+from diary import db as dbmod
+from diary.clock import to_utc_text, utcnow
+from diary.reminders import rules
+from diary.reminders.tick import tick
 
-ZONES = ["Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Adelaide",
-         "Asia/Kolkata", "Europe/Berlin", "UTC"]
+ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Adelaide",
+    "Asia/Kolkata",
+    "Europe/Berlin",
+    "UTC",
+]
 CONFIG = {"REMINDER_GRACE_MINUTES": 120, "PUSH_WEBHOOK_URL": ""}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
@@ -52,22 +59,37 @@ def build(path, patients, now):
     computed = time.perf_counter() - began
     with dbmod.write(conn):
         conn.execute("INSERT INTO clinics (id, name, created_at) VALUES (1, 'Bench', ?)", (now_text,))
-        conn.executemany("INSERT INTO patients (id, clinic_id, display_name, timezone, created_at)"
-                         " VALUES (?, 1, 'P', ?, ?)", patient_rows)
-        conn.executemany("INSERT INTO reminders (patient_id, kind, time, next_due_utc, next_local_date, updated_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?)", reminder_rows)
+        conn.executemany(
+            "INSERT INTO patients (id, clinic_id, display_name, timezone, created_at)"
+            " VALUES (?, 1, 'P', ?, ?)",
+            patient_rows,
+        )
+        conn.executemany(
+            "INSERT INTO reminders (patient_id, kind, time, next_due_utc, next_local_date, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            reminder_rows,
+        )
     stored = time.perf_counter() - began
     conn.close()
-    return len(reminder_rows), computed, stored, [(r[2], patient_rows[i // 2][1]) for i, r in enumerate(reminder_rows)]
+    return (
+        len(reminder_rows),
+        computed,
+        stored,
+        [(r[2], patient_rows[i // 2][1]) for i, r in enumerate(reminder_rows)],
+    )
 
 
 def make_due(conn, count, instant, rnd):
     """Make ``count`` reminders (not yet delivered) due at ``instant``."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM reminders WHERE next_due_utc > ?", (to_utc_text(instant),))]
+    ids = [
+        r[0] for r in conn.execute("SELECT id FROM reminders WHERE next_due_utc > ?", (to_utc_text(instant),))
+    ]
     chosen = rnd.sample(ids, count)
     with dbmod.write(conn):
-        conn.executemany("UPDATE reminders SET next_due_utc = ? WHERE id = ?",
-                         [(to_utc_text(instant - timedelta(minutes=1)), i) for i in chosen])
+        conn.executemany(
+            "UPDATE reminders SET next_due_utc = ? WHERE id = ?",
+            [(to_utc_text(instant - timedelta(minutes=1)), i) for i in chosen],
+        )
 
 
 # Measures from a small launcher: on Linux a child's ru_maxrss starts at the
@@ -83,8 +105,13 @@ LAUNCHER = textwrap.dedent("""
 
 def child_maxrss_mib(argv, env=None, until=None, stdin_text=None, timeout=600):
     """Run ``argv`` (SIGTERM it once ``until()`` holds); return (peak RSS MiB, child stdout)."""
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, *argv], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, *argv],
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     if stdin_text is not None:
         proc.stdin.write(stdin_text)
     proc.stdin.close()
@@ -129,8 +156,10 @@ def main():
     rnd = random.Random(2)
 
     count, computed, stored, specs = build(path, args.patients, now)
-    print(f"database: {args.patients:,} patients, {count:,} reminders; next due computed in {computed:.2f} s, "
-          f"stored in {stored:.2f} s total")
+    print(
+        f"database: {args.patients:,} patients, {count:,} reminders; next due computed in {computed:.2f} s, "
+        f"stored in {stored:.2f} s total"
+    )
 
     conn = dbmod.connect(path)
     quiet = []
@@ -139,8 +168,10 @@ def main():
         summary = tick(conn, now, CONFIG)
         quiet.append(time.perf_counter() - began)
         assert summary["due"] == 0
-    print(f"quiet tick (nothing due): median {statistics.median(quiet) * 1000:.2f} ms, "
-          f"max {max(quiet) * 1000:.2f} ms   (target <= 20 ms)")
+    print(
+        f"quiet tick (nothing due): median {statistics.median(quiet) * 1000:.2f} ms, "
+        f"max {max(quiet) * 1000:.2f} ms   (target <= 20 ms)"
+    )
 
     claims = []
     for run in range(3):
@@ -151,8 +182,10 @@ def main():
         claims.append(time.perf_counter() - began)
         # Plus the few reminders naturally due in that minute.
         assert summary["due"] == summary["sent"] >= args.due, summary
-    print(f"tick claiming {args.due:,}+ due reminders into the outbox: median {statistics.median(claims):.3f} s, "
-          f"max {max(claims):.3f} s   (target <= 1 s)")
+    print(
+        f"tick claiming {args.due:,}+ due reminders into the outbox: median {statistics.median(claims):.3f} s, "
+        f"max {max(claims):.3f} s   (target <= 1 s)"
+    )
 
     # The real `diary scheduler` process on this database, with a 5,000-claim tick in its life.
     real_now = utcnow()
@@ -160,20 +193,28 @@ def main():
     before = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
     env = dict(os.environ, DIARY_DATABASE=path, DIARY_LOG_LEVEL="WARNING")
     ours_rss, _ = child_maxrss_mib(
-        [sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"], env=env,
-        until=lambda: conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] >= before + args.due)
+        [sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
+        env=env,
+        until=lambda: conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] >= before + args.due,
+    )
     claimed = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] - before
-    print(f"scheduler process peak RSS (start, one {claimed:,}-claim tick, SIGTERM): {ours_rss:.1f} MiB   "
-          f"(target <= 100 MiB)")
+    print(
+        f"scheduler process peak RSS (start, one {claimed:,}-claim tick, SIGTERM): {ours_rss:.1f} MiB   "
+        f"(target <= 100 MiB)"
+    )
     conn.close()
 
     naive_rss, out = child_maxrss_mib([sys.executable, "-c", NAIVE], stdin_text=json.dumps(specs))
     naive_register = float(out[-1])
-    print(f"naive design ({count:,} CronTrigger jobs in a MemoryJobStore): registration {naive_register:.1f} s, "
-          f"peak RSS {naive_rss:.1f} MiB")
-    print(f"naive / ours: registration time {naive_register / stored:.1f}x "
-          f"(ours = computing and storing every next_due_utc, {stored:.2f} s), "
-          f"memory {naive_rss / ours_rss:.1f}x")
+    print(
+        f"naive design ({count:,} CronTrigger jobs in a MemoryJobStore): registration {naive_register:.1f} s, "
+        f"peak RSS {naive_rss:.1f} MiB"
+    )
+    print(
+        f"naive / ours: registration time {naive_register / stored:.1f}x "
+        f"(ours = computing and storing every next_due_utc, {stored:.2f} s), "
+        f"memory {naive_rss / ours_rss:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,14 @@ LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 STEPS = ((14, 1500), (28, 3000), (42, 4500))
 EMAIL = "bench@clinic.example"
 PASSWORD = "bench-password-2026"
-ENTRY_SQL = ("SELECT date, pain, pain_worst, fatigue, mood, sleep_quality, function, sleep_hours, "
-             "side_effects, notes FROM entries WHERE patient_id = ? AND deleted = 0 AND date BETWEEN ? AND ?")
-DOSE_SQL = ("SELECT id, medication, amount_ug, local_date, status, taken_at FROM doses WHERE patient_id = ? "
-            "AND deleted = 0 AND local_date BETWEEN ? AND ?")
+ENTRY_SQL = (
+    "SELECT date, pain, pain_worst, fatigue, mood, sleep_quality, function, sleep_hours, "
+    "side_effects, notes FROM entries WHERE patient_id = ? AND deleted = 0 AND date BETWEEN ? AND ?"
+)
+DOSE_SQL = (
+    "SELECT id, medication, amount_ug, local_date, status, taken_at FROM doses WHERE patient_id = ? "
+    "AND deleted = 0 AND local_date BETWEEN ? AND ?"
+)
 
 
 def build(path, patients, seed=7):
@@ -66,19 +70,29 @@ def build(path, patients, seed=7):
     now = to_utc_text(utcnow())
     conn.execute("BEGIN")
     conn.execute("INSERT INTO clinics (id, name, created_at) VALUES (1, 'Bench Clinic', ?)", (now,))
-    conn.execute("INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (1, ?, ?, ?, ?)",
-                 (EMAIL, "Dr Bench", auth.hash_password(PASSWORD), now))
+    conn.execute(
+        "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (1, ?, ?, ?, ?)",
+        (EMAIL, "Dr Bench", auth.hash_password(PASSWORD), now),
+    )
     days = [(FIRST_DAY + timedelta(days=i)).isoformat() for i in range(DAYS)]
     ids = []
     for p in range(patients):
         pid = str(uuid.UUID(int=rng.getrandbits(128)))
         ids.append(pid)
-        conn.execute("INSERT INTO patients (id, clinic_id, display_name, timezone, created_at) "
-                     "VALUES (?, 1, ?, 'Europe/London', ?)", (pid, f"Patient {p}", now))
-        conn.execute("INSERT INTO regimens (patient_id, medication, dose_time, other_medications, updated_at) "
-                     "VALUES (?, 'naltrexone', '22:00', '[\"amitriptyline\"]', ?)", (pid, now))
-        conn.executemany("INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
-                         [(pid, days[i], ug) for i, ug in STEPS])
+        conn.execute(
+            "INSERT INTO patients (id, clinic_id, display_name, timezone, created_at) "
+            "VALUES (?, 1, ?, 'Europe/London', ?)",
+            (pid, f"Patient {p}", now),
+        )
+        conn.execute(
+            "INSERT INTO regimens (patient_id, medication, dose_time, other_medications, updated_at) "
+            "VALUES (?, 'naltrexone', '22:00', '[\"amitriptyline\"]', ?)",
+            (pid, now),
+        )
+        conn.executemany(
+            "INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
+            [(pid, days[i], ug) for i, ug in STEPS],
+        )
         entries, doses = [], []
         for i, day in enumerate(days):
             if rng.random() < 0.1:
@@ -87,19 +101,55 @@ def build(path, patients, seed=7):
             effects = "[]"
             if 14 <= i < 30 and rng.random() < 0.5:
                 effects = '[{"name": "vivid_dreams", "severity": "mild", "note": null}]'
-            entries.append((pid, day, pain, min(10, pain + 2), rng.randint(2, 8), rng.randint(2, 8),
-                            rng.randint(2, 8), rng.randint(2, 8), round(rng.uniform(4, 9) * 4) / 4, effects,
-                            None, now, now, 0, 1))
+            entries.append(
+                (
+                    pid,
+                    day,
+                    pain,
+                    min(10, pain + 2),
+                    rng.randint(2, 8),
+                    rng.randint(2, 8),
+                    rng.randint(2, 8),
+                    rng.randint(2, 8),
+                    round(rng.uniform(4, 9) * 4) / 4,
+                    effects,
+                    None,
+                    now,
+                    now,
+                    0,
+                    1,
+                )
+            )
             if i >= 14:
-                doses.append((pid, str(uuid.UUID(int=rng.getrandbits(128))), "naltrexone",
-                              4500 if i >= 42 else 3000 if i >= 28 else 1500, f"{day}T22:00:00.000000+00:00",
-                              0, day, "taken" if rng.random() < 0.92 else "skipped", None, now, now, 0, 1))
-        conn.executemany("INSERT INTO entries (patient_id, date, pain, pain_worst, fatigue, mood, sleep_quality, "
-                         "function, sleep_hours, side_effects, notes, recorded_at, updated_at, deleted, seq) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
-        conn.executemany("INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes, "
-                         "local_date, status, note, recorded_at, updated_at, deleted, seq) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", doses)
+                doses.append(
+                    (
+                        pid,
+                        str(uuid.UUID(int=rng.getrandbits(128))),
+                        "naltrexone",
+                        4500 if i >= 42 else 3000 if i >= 28 else 1500,
+                        f"{day}T22:00:00.000000+00:00",
+                        0,
+                        day,
+                        "taken" if rng.random() < 0.92 else "skipped",
+                        None,
+                        now,
+                        now,
+                        0,
+                        1,
+                    )
+                )
+        conn.executemany(
+            "INSERT INTO entries (patient_id, date, pain, pain_worst, fatigue, mood, sleep_quality, "
+            "function, sleep_hours, side_effects, notes, recorded_at, updated_at, deleted, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            entries,
+        )
+        conn.executemany(
+            "INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes, "
+            "local_date, status, note, recorded_at, updated_at, deleted, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            doses,
+        )
         if p % 1000 == 999:
             conn.execute("COMMIT")
             conn.execute("BEGIN")
@@ -161,7 +211,9 @@ def workloads(path, patient_id):
         r = client.get(page_url)
         assert r.status_code == 200
 
-    return {"fetch": raw_fetch, "json": report_json, "api": report_api, "html": report_page}, len(report_json())
+    return {"fetch": raw_fetch, "json": report_json, "api": report_api, "html": report_page}, len(
+        report_json()
+    )
 
 
 def main():
@@ -197,23 +249,33 @@ def main():
     def built(reused, seconds):
         return "reused" if reused else f"built in {seconds:.0f} s"
 
-    print(f"report benchmark: {DAYS}-day report, {args.runs} interleaved runs each, medians "
-          f"({args.patients} patients {built(small_reused, built_small)}, "
-          f"{args.big} patients {built(big_reused, built_big)})")
+    print(
+        f"report benchmark: {DAYS}-day report, {args.runs} interleaved runs each, medians "
+        f"({args.patients} patients {built(small_reused, built_small)}, "
+        f"{args.big} patients {built(big_reused, built_big)})"
+    )
     print(f"  raw SQL fetch of the same rows ({args.patients} patients): {small['fetch']:.2f} ms")
-    print(f"  JSON report in process (fetch + analysis + orjson, {small['bytes'] // 1024} KiB): "
-          f"{small['json']:.2f} ms = {small['json'] / small['fetch']:.1f}x fetch "
-          f"[target <= 10x {verdict(small['json'] / small['fetch'] <= 10)}, "
-          f"<= 50 ms {verdict(small['json'] <= 50)}]")
-    print(f"  JSON report via GET /api/v1/patients/{{id}}/report (auth, audit row, response): "
-          f"{small['api']:.2f} ms = {small['api'] / small['fetch']:.1f}x fetch "
-          f"[<= 50 ms {verdict(small['api'] <= 50)}]")
-    print(f"  HTML report page GET /patients/{{id}}/report: {small['html']:.2f} ms "
-          f"[target <= 150 ms {verdict(small['html'] <= 150)}]")
+    print(
+        f"  JSON report in process (fetch + analysis + orjson, {small['bytes'] // 1024} KiB): "
+        f"{small['json']:.2f} ms = {small['json'] / small['fetch']:.1f}x fetch "
+        f"[target <= 10x {verdict(small['json'] / small['fetch'] <= 10)}, "
+        f"<= 50 ms {verdict(small['json'] <= 50)}]"
+    )
+    print(
+        f"  JSON report via GET /api/v1/patients/{{id}}/report (auth, audit row, response): "
+        f"{small['api']:.2f} ms = {small['api'] / small['fetch']:.1f}x fetch "
+        f"[<= 50 ms {verdict(small['api'] <= 50)}]"
+    )
+    print(
+        f"  HTML report page GET /patients/{{id}}/report: {small['html']:.2f} ms "
+        f"[target <= 150 ms {verdict(small['html'] <= 150)}]"
+    )
     ratio = big["json"] / small["json"]
-    print(f"  JSON report in process on {args.big} patients: {big['json']:.2f} ms = {ratio:.2f}x the "
-          f"{args.patients}-patient one [target <= 1.5x {verdict(ratio <= 1.5)}]; via API {big['api']:.2f} ms "
-          f"= {big['api'] / small['api']:.2f}x; raw fetch {big['fetch']:.2f} ms")
+    print(
+        f"  JSON report in process on {args.big} patients: {big['json']:.2f} ms = {ratio:.2f}x the "
+        f"{args.patients}-patient one [target <= 1.5x {verdict(ratio <= 1.5)}]; via API {big['api']:.2f} ms "
+        f"= {big['api'] / small['api']:.2f}x; raw fetch {big['fetch']:.2f} ms"
+    )
     print(json.dumps({"small": small, "big": big}))
 
 

@@ -26,7 +26,7 @@ import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -68,7 +68,7 @@ RAW_HANDLER = textwrap.dedent('''
 ''')
 
 # The same upsert in a bare Flask view: the floor the fixed stack can reach.
-FLASK_HANDLER = textwrap.dedent('''
+FLASK_HANDLER = textwrap.dedent("""
     from flask import Flask, request
     import raw_handler
 
@@ -84,10 +84,10 @@ FLASK_HANDLER = textwrap.dedent('''
                      (day, body["pain"], body["recorded_at"]))
         conn.execute("COMMIT")
         return {"date": day, "pain": body["pain"], "recorded_at": body["recorded_at"]}
-''')
+""")
 
 # Each wrk thread writes its own recorded_at sequence, so every request is a real update.
-WRK_SCRIPT = textwrap.dedent('''
+WRK_SCRIPT = textwrap.dedent("""
     local counter = 0
     local thread_id = 0
     local token = os.getenv("BENCH_TOKEN")
@@ -107,7 +107,7 @@ WRK_SCRIPT = textwrap.dedent('''
     function done(summary, latency, requests)
         io.write(string.format("NON2XX %d\\n", summary.errors.status))
     end
-''')
+""")
 
 
 def free_port():
@@ -134,9 +134,24 @@ def gunicorn(app_spec, port, env, chdir, log_path):
     # without a pipe that nobody reads filling up and blocking the workers.
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--chdir", chdir, "--log-level", "warning", app_spec],
-            env=env, stdout=log, stderr=log)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--chdir",
+                chdir,
+                "--log-level",
+                "warning",
+                app_spec,
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
 
 
 def setup_database(path, patients=1):
@@ -148,12 +163,15 @@ def setup_database(path, patients=1):
     with dbmod.write(conn):
         clinic = people.create_clinic(conn, "Bench Clinic", now)
         for n in range(patients):
-            patient = people.create_patient(conn, clinic["id"], {"display_name": f"Bench {n}",
-                                                                 "timezone": "Europe/London"}, now, 7)
+            patient = people.create_patient(
+                conn, clinic["id"], {"display_name": f"Bench {n}", "timezone": "Europe/London"}, now, 7
+            )
             token, token_hash = auth.new_token()
-            conn.execute("INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at) "
-                         "VALUES (?, 'patient', ?, 'bench', ?, ?)",
-                         (token_hash, patient["id"], to_utc_text(now), to_utc_text(now)))
+            conn.execute(
+                "INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at) "
+                "VALUES (?, 'patient', ?, 'bench', ?, ?)",
+                (token_hash, patient["id"], to_utc_text(now), to_utc_text(now)),
+            )
             tokens.append(token)
     conn.close()
     return tokens
@@ -162,7 +180,11 @@ def setup_database(path, patients=1):
 def run_wrk(port, seconds, connections, script, token, at_base):
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{port}"],
-        env=dict(os.environ, BENCH_TOKEN=token, BENCH_AT_BASE=str(at_base)), capture_output=True, text=True, check=True).stdout
+        env=dict(os.environ, BENCH_TOKEN=token, BENCH_AT_BASE=str(at_base)),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = int(re.search(r"NON2XX (\d+)", out).group(1))
     return rps, non2xx
@@ -171,16 +193,27 @@ def run_wrk(port, seconds, connections, script, token, at_base):
 def sync_batches(port, token, batches):
     """Send ``batches`` 500-entry syncs one after another as one phone; return entries sent."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    base = datetime.now(timezone.utc)
+    base = datetime.now(UTC)
     total = 0
     for b in range(batches):
         recorded_at = (base + timedelta(microseconds=b)).isoformat()
-        entries = [{"date": (base - timedelta(days=2 + i + 500 * (b % 4))).date().isoformat(),
-                    "pain": (i + b) % 11, "sleep_hours": 7.25, "mood": 5,
-                    "side_effects": [{"name": "headache", "severity": "mild"}] if i % 7 == 0 else [],
-                    "recorded_at": recorded_at} for i in range(500)]
-        conn.request("POST", "/api/v1/me/sync", body=json.dumps({"entries": entries}), headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        entries = [
+            {
+                "date": (base - timedelta(days=2 + i + 500 * (b % 4))).date().isoformat(),
+                "pain": (i + b) % 11,
+                "sleep_hours": 7.25,
+                "mood": 5,
+                "side_effects": [{"name": "headache", "severity": "mild"}] if i % 7 == 0 else [],
+                "recorded_at": recorded_at,
+            }
+            for i in range(500)
+        ]
+        conn.request(
+            "POST",
+            "/api/v1/me/sync",
+            body=json.dumps({"entries": entries}),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         resp = conn.getresponse()
         payload = json.loads(resp.read())
         assert resp.status == 200, payload
@@ -203,8 +236,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--sync-batches", type=int, default=20, help="batches per syncing phone")
-    parser.add_argument("--sync-clients", type=int, default=4,
-                        help="phones syncing at once (as wrk's connections for PUT)")
+    parser.add_argument(
+        "--sync-clients", type=int, default=4, help="phones syncing at once (as wrk's connections for PUT)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
@@ -220,19 +254,22 @@ def main():
     with open(script, "w") as fh:
         fh.write(WRK_SCRIPT)
     ports = {"app": free_port(), "raw": free_port(), "flask": free_port()}
-    env = dict(os.environ, DIARY_DATABASE=app_db, RAW_DB=os.path.join(work, "raw.sqlite3"),
-               PYTHONPATH=ROOT)
+    env = dict(os.environ, DIARY_DATABASE=app_db, RAW_DB=os.path.join(work, "raw.sqlite3"), PYTHONPATH=ROOT)
     log_path = os.path.join(work, "servers.log")
-    servers = [gunicorn("wsgi:app", ports["app"], env, ROOT, log_path),
-               gunicorn("raw_handler:app", ports["raw"], env, work, log_path),
-               gunicorn("flask_handler:app", ports["flask"], env, work, log_path)]
+    servers = [
+        gunicorn("wsgi:app", ports["app"], env, ROOT, log_path),
+        gunicorn("raw_handler:app", ports["raw"], env, work, log_path),
+        gunicorn("flask_handler:app", ports["flask"], env, work, log_path),
+    ]
     try:
         wait_for(ports["app"], "/healthz")
         for name in ("raw", "flask"):
             wait_for(ports[name], "/warmup")
-        print(f"# write_path benchmark {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-              f"{os.cpu_count()} cores, gunicorn 2 workers each, wrk -t2 -c{args.connections} "
-              f"-d{args.seconds}s")
+        print(
+            f"# write_path benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{os.cpu_count()} cores, gunicorn 2 workers each, wrk -t2 -c{args.connections} "
+            f"-d{args.seconds}s"
+        )
         # Alternate the order so drift on a noisy machine hits both sides alike.
         results = {"raw": [], "flask": [], "app": []}
         at_base = int(time.time()) - 10_000_000
@@ -247,13 +284,17 @@ def main():
         raw, flask, app = (sum(results[k]) / 2 for k in ("raw", "flask", "app"))
         print(f"raw durable upsert handler (bare WSGI): {raw:8.0f} req/s")
         print(f"same upsert in a bare Flask view:        {flask:8.0f} req/s  ratio to raw {flask / raw:.2f}")
-        print(f"PUT /me/entries (the app):               {app:8.0f} req/s  ratio to raw {app / raw:.2f}"
-              f"  (target >= 0.75); to the bare Flask view {app / flask:.2f}")
+        print(
+            f"PUT /me/entries (the app):               {app:8.0f} req/s  ratio to raw {app / raw:.2f}"
+            f"  (target >= 0.75); to the bare Flask view {app / flask:.2f}"
+        )
         one = sync_throughput(ports["app"], tokens[1:2], args.sync_batches)
         many = sync_throughput(ports["app"], tokens[1:], args.sync_batches)
         print(f"POST /me/sync, 500-entry batches, one phone at a time:  {one:8.0f} entries/s")
-        print(f"POST /me/sync, 500-entry batches, {args.sync_clients} phones at once:    {many:8.0f} entries/s"
-              "  (target >= 10,000/s)")
+        print(
+            f"POST /me/sync, 500-entry batches, {args.sync_clients} phones at once:    {many:8.0f} entries/s"
+            "  (target >= 10,000/s)"
+        )
     finally:
         for s in servers:
             s.terminate()

@@ -3,10 +3,9 @@
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from diary import auth, cors
+from diary import auth, cors, logging_setup
 from diary import config as configmod
 from diary import db as dbmod
-from diary import logging_setup
 from diary.api import API_PREFIX, Api, register_blueprints
 from diary.api.spec import ErrorResponses
 from diary.errors import error_payload
@@ -35,8 +34,13 @@ def create_app(overrides=None, environ=None):
     app.json.sort_keys = False
     logging_setup.configure(settings["LOG_LEVEL"])
 
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "extra_plugins": [ErrorResponses()]})
+    api = Api(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "extra_plugins": [ErrorResponses()],
+        },
+    )
     register_blueprints(app, api)
     if settings["TRUSTED_PROXIES"]:
         # Only behind that many proxies may X-Forwarded-For name the client
@@ -68,10 +72,17 @@ def _register_hooks(app):
     def json_only_bodies():
         # A body in another content type would be silently ignored by the
         # parser; refuse it instead so the client learns at once.
-        if (request.method in JSON_BODY_METHODS and request.path.startswith("/api/")
-                and (request.content_length or 0) > 0 and not request.is_json):
-            return error_payload(415, "Send JSON with Content-Type: application/json.",
-                                 {"headers": {"Content-Type": ["Must be application/json."]}}), 415
+        if (
+            request.method in JSON_BODY_METHODS
+            and request.path.startswith("/api/")
+            and (request.content_length or 0) > 0
+            and not request.is_json
+        ):
+            return error_payload(
+                415,
+                "Send JSON with Content-Type: application/json.",
+                {"headers": {"Content-Type": ["Must be application/json."]}},
+            ), 415
         return None
 
     @app.after_request

@@ -10,7 +10,8 @@ def record(conn, actor_kind, actor_id, action, patient_id, remote_addr=None, now
     conn.execute(
         "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, remote_addr) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (to_utc_text(now or utcnow()), actor_kind, str(actor_id), action, patient_id, remote_addr))
+        (to_utc_text(now or utcnow()), actor_kind, str(actor_id), action, patient_id, remote_addr),
+    )
 
 
 def clinician_read(conn, clinician, action, patient_id):
@@ -22,5 +23,7 @@ def list_for_patient(conn, patient_id):
     """A patient's audit trail, oldest first."""
     rows = conn.execute(
         "SELECT id, at, actor_kind, actor_id, action, patient_id, remote_addr FROM audit_log "
-        "WHERE patient_id = ? ORDER BY id", (patient_id,)).fetchall()
+        "WHERE patient_id = ? ORDER BY id",
+        (patient_id,),
+    ).fetchall()
     return [dict(r) for r in rows]

@@ -25,8 +25,9 @@ TOKEN_TOUCH_SECONDS = 60
 def hash_password(password):
     """Hash a password with scrypt and a random salt."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                            p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=32)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=32
+    )
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
@@ -34,8 +35,15 @@ def verify_password(password, stored):
     """Check a password against a stored scrypt hash in constant time."""
     try:
         _, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n),
-                                   r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM, dklen=32)
+        candidate = hashlib.scrypt(
+            password.encode(),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=SCRYPT_MAXMEM,
+            dklen=32,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(candidate.hex(), digest)
@@ -68,7 +76,7 @@ def sha256(text):
 def new_enrollment_code():
     """Return a fresh one-time enrollment code shown as XXXX-XXXX-XXXX."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 def normalize_code(code):
@@ -132,8 +140,7 @@ def live_token(token):
 
 
 def _unauthorized():
-    abort(401, "A valid bearer token is required.",
-          headers={"WWW-Authenticate": 'Bearer realm="diary"'})
+    abort(401, "A valid bearer token is required.", headers={"WWW-Authenticate": 'Bearer realm="diary"'})
 
 
 def require_patient():
@@ -155,7 +162,9 @@ def require_clinician():
     if row is None or row["kind"] != "clinician":
         _unauthorized()
     if "clinician" not in g:
-        clinician = app_conn().execute("SELECT * FROM clinicians WHERE id = ?", (row["clinician_id"],)).fetchone()
+        clinician = (
+            app_conn().execute("SELECT * FROM clinicians WHERE id = ?", (row["clinician_id"],)).fetchone()
+        )
         if clinician is None:
             _unauthorized()
         g.clinician = dict(clinician)
@@ -165,9 +174,13 @@ def require_clinician():
 def clinic_patient_or_404(patient_id):
     """Return the clinician and a patient of their own clinic; others do not exist (404)."""
     clinician = require_clinician()
-    patient = app_conn().execute(
-        "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinician["clinic_id"])
-    ).fetchone()
+    patient = (
+        app_conn()
+        .execute(
+            "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinician["clinic_id"])
+        )
+        .fetchone()
+    )
     if patient is None:
         abort(404, "No such patient.")
     return clinician, dict(patient)

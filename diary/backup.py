@@ -98,8 +98,10 @@ def restore(backup_path, target, lock_path):
     if not os.path.isfile(backup_path):
         raise BackupError(f"no backup file at {backup_path}")
     if os.path.exists(backup_path + "-wal") and os.path.getsize(backup_path + "-wal") > 0:
-        raise BackupError(f"{backup_path} has a -wal file next to it: it looks like a live database, "
-                          "not a backup; make one with `diary backup`")
+        raise BackupError(
+            f"{backup_path} has a -wal file next to it: it looks like a live database, "
+            "not a backup; make one with `diary backup`"
+        )
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
     tmp = _temp_next_to(target)
@@ -116,12 +118,16 @@ def restore(backup_path, target, lock_path):
             except BlockingIOError:
                 scheduler_lock.seek(0)
                 holder = scheduler_lock.read().strip() or "unknown"
-                raise BackupError(f"the reminder scheduler (pid {holder}) is running on {target}; "
-                                  "stop it and the web server first") from None
+                raise BackupError(
+                    f"the reminder scheduler (pid {holder}) is running on {target}; "
+                    "stop it and the web server first"
+                ) from None
             users = _other_processes_with_open(target)
             if users:
-                raise BackupError(f"{target} is open in process(es) {', '.join(map(str, users))}; "
-                                  "stop the web server and the scheduler first")
+                raise BackupError(
+                    f"{target} is open in process(es) {', '.join(map(str, users))}; "
+                    "stop the web server and the scheduler first"
+                )
             old = _lock_out_everyone(target)
             try:
                 _remove(target + "-wal", target + "-shm", target + "-journal")
@@ -132,7 +138,7 @@ def restore(backup_path, target, lock_path):
                     _give_back(old)
                 raise
             if old is not None:
-                old.close()   # its locks were on the replaced file
+                old.close()  # its locks were on the replaced file
     finally:
         _remove(tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm")
     return {"path": target, "bytes": os.path.getsize(target), "integrity": "ok", "restored_from": backup_path}
@@ -149,8 +155,12 @@ def _check_backup(path, shown):
             integrity = _integrity(conn)
             if integrity != "ok":
                 raise BackupError(f"{shown} fails integrity_check: {integrity}")
-            applied = {r[0] for r in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.name,))}
+            applied = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.name,)
+                )
+            }
             unknown = applied - {m.name for m in migrations._migrations}
             if unknown:
                 raise BackupError(f"{shown} was made by a newer version (migrations {sorted(unknown)})")
@@ -176,8 +186,10 @@ def _lock_out_everyone(target):
             mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise BackupError(f"{target} is in use by another process (a web server or the scheduler "
-                                  "has it open); stop them first") from None
+                raise BackupError(
+                    f"{target} is in use by another process (a web server or the scheduler "
+                    "has it open); stop them first"
+                ) from None
             raise
         if mode.lower() != "delete":
             raise BackupError(f"{target} is in use by another process (journal mode stays {mode})")
@@ -186,7 +198,7 @@ def _lock_out_everyone(target):
         conn.close()
         if isinstance(exc, sqlite3.OperationalError):
             raise BackupError(f"{target} is in use or unreadable: {exc}") from None
-        return None   # not a database: nothing to protect inside it
+        return None  # not a database: nothing to protect inside it
     except BaseException:
         conn.close()
         raise
@@ -230,8 +242,9 @@ def _integrity(conn):
 
 
 def _temp_next_to(path):
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=os.path.dirname(path))
+    fd, tmp = tempfile.mkstemp(
+        prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path)
+    )
     os.close(fd)
     return tmp
 

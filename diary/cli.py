@@ -83,14 +83,31 @@ def load_demo(if_empty):
     created = False
     if creds is None and not (if_empty and has_clinic):
         creds, created = demo.load_demo(conn, utcnow(), settings()["ENROLLMENT_CODE_DAYS"])
-    emit({"created": created, "login": creds and {"email": creds["email"], "password": creds["password"]},
-          "patient_id": creds and creds["patient_id"]})
+    emit(
+        {
+            "created": created,
+            "login": creds and {"email": creds["email"], "password": creds["password"]},
+            "patient_id": creds and creds["patient_id"],
+        }
+    )
 
 
 def gunicorn_argv(host, port, workers):
     """The gunicorn command line that serves wsgi:app."""
-    return [sys.executable, "-m", "gunicorn", "--config", "python:diary.gunicorn_conf", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--graceful-timeout", "10", "wsgi:app"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:diary.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--graceful-timeout",
+        "10",
+        "wsgi:app",
+    ]
 
 
 @main.command()
@@ -116,8 +133,10 @@ def run(host, port, workers):
     if creds:
         click.echo(f"demo clinician: {creds['email']} / {creds['password']}")
         click.echo(f"demo patient id: {creds['patient_id']}")
-    children = [subprocess.Popen(gunicorn_argv(host, port, workers)),
-                subprocess.Popen([sys.executable, "-m", "diary.cli", "scheduler"])]
+    children = [
+        subprocess.Popen(gunicorn_argv(host, port, workers)),
+        subprocess.Popen([sys.executable, "-m", "diary.cli", "scheduler"]),
+    ]
     stop = {"now": False}
 
     def _stop(signum, frame):
@@ -140,12 +159,14 @@ def run(host, port, workers):
     sys.exit(0 if stop["now"] else 1)
 
 
-from diary.reminders.cli import reminders as _reminders, scheduler as _scheduler  # noqa: E402
+from diary.reminders.cli import reminders as _reminders  # noqa: E402
+from diary.reminders.cli import scheduler as _scheduler  # noqa: E402
 
 main.add_command(_reminders)
 main.add_command(_scheduler)
 
-from diary.reports.cli import audit as _audit, snapshot_due as _snapshot_due  # noqa: E402
+from diary.reports.cli import audit as _audit  # noqa: E402
+from diary.reports.cli import snapshot_due as _snapshot_due  # noqa: E402
 
 main.add_command(_audit)
 main.add_command(_snapshot_due)
@@ -156,6 +177,7 @@ main.add_command(_snapshot_due)
 def backup_command(path):
     """Copy the database to a new file PATH, consistently, while the service keeps writing."""
     from diary import backup as backupmod
+
     try:
         emit(backupmod.backup(settings()["DATABASE"], path))
     except backupmod.BackupError as exc:
@@ -168,6 +190,7 @@ def restore_command(path):
     """Replace the database with the backup PATH; refuses while a web server or scheduler uses it."""
     from diary import backup as backupmod
     from diary.reminders.process import lock_path
+
     database = settings()["DATABASE"]
     try:
         emit(backupmod.restore(path, database, lock_path(database)))

@@ -38,10 +38,17 @@ def register(app):
         origin = _listed_origin(origins)
         if origin is None:
             return None
-        return "", 204, {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-                         "Access-Control-Allow-Methods": ALLOWED_METHODS,
-                         "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                         "Access-Control-Max-Age": PREFLIGHT_MAX_AGE}
+        return (
+            "",
+            204,
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Vary": "Origin",
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+            },
+        )
 
     @app.after_request
     def cors_headers(response):

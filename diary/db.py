@@ -37,8 +37,13 @@ def connect(path):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the
     # driver never opens a deferred transaction that later fails to upgrade.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000, factory=DiaryConnection)
+    conn = sqlite3.connect(
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        factory=DiaryConnection,
+    )
     if path != ":memory:":
         conn.write_lock = open(path + WRITE_LOCK_SUFFIX, "a+b")  # noqa: SIM115 (lives with conn)
     conn.row_factory = sqlite3.Row

@@ -26,7 +26,9 @@ def demo_credentials(conn):
     """The demo clinician's login and the demo patient's id, or None when not loaded."""
     row = conn.execute(
         "SELECT p.id FROM patients p JOIN clinics c ON c.id = p.clinic_id "
-        "WHERE c.name = ? AND p.external_ref = ?", (DEMO_CLINIC, DEMO_REF)).fetchone()
+        "WHERE c.name = ? AND p.external_ref = ?",
+        (DEMO_CLINIC, DEMO_REF),
+    ).fetchone()
     if row is None:
         return None
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "patient_id": row["id"]}
@@ -50,7 +52,9 @@ def diary_days(today, seed=2026):
         pain = max(0, min(10, pain))
         side_effects = []
         if BASELINE_DAYS <= i < BASELINE_DAYS + 10 and rng.random() < 0.7:
-            side_effects.append({"name": "vivid_dreams", "severity": rng.choice(["mild", "moderate"]), "note": None})
+            side_effects.append(
+                {"name": "vivid_dreams", "severity": rng.choice(["mild", "moderate"]), "note": None}
+            )
         if rng.random() < 0.06:
             side_effects.append({"name": "headache", "severity": "mild", "note": None})
         entry = {
@@ -79,24 +83,52 @@ def load_demo(conn, now, code_days=7):
     with write(conn):
         clinic = people.create_clinic(conn, DEMO_CLINIC, now)
         people.create_clinician(conn, clinic["id"], DEMO_EMAIL, "Dr Demo", DEMO_PASSWORD, now)
-        patient = people.create_patient(conn, clinic["id"], {
-            "display_name": "Alex Demo", "timezone": DEMO_ZONE, "external_ref": DEMO_REF}, now, code_days)
-        steps = [{"start_date": today - timedelta(days=DAYS - 1 - BASELINE_DAYS - 14 * k), "dose_mg": ug}
-                 for k, ug in enumerate(STEPS_UG)]
-        people.put_regimen(conn, patient["id"], {"medication": "naltrexone", "dose_time": DOSE_TIME,
-                                                 "steps": steps, "other_medications": ["amitriptyline"]}, now)
+        patient = people.create_patient(
+            conn,
+            clinic["id"],
+            {"display_name": "Alex Demo", "timezone": DEMO_ZONE, "external_ref": DEMO_REF},
+            now,
+            code_days,
+        )
+        steps = [
+            {"start_date": today - timedelta(days=DAYS - 1 - BASELINE_DAYS - 14 * k), "dose_mg": ug}
+            for k, ug in enumerate(STEPS_UG)
+        ]
+        people.put_regimen(
+            conn,
+            patient["id"],
+            {
+                "medication": "naltrexone",
+                "dose_time": DOSE_TIME,
+                "steps": steps,
+                "other_medications": ["amitriptyline"],
+            },
+            now,
+        )
         schedule.ensure_default_reminders(conn, patient["id"], now)
         seq = next_seq(conn)
         hour, minute = map(int, DOSE_TIME.split(":"))
         for day, entry, dose_ug, took_dose in plan:
             evening = datetime.combine(day, time(21, 30), tzinfo=zone)
             if entry is not None:
-                records.upsert_entry(conn, patient["id"], day.isoformat(),
-                                     dict(entry, recorded_at=evening), now, seq)
+                records.upsert_entry(
+                    conn, patient["id"], day.isoformat(), dict(entry, recorded_at=evening), now, seq
+                )
             if dose_ug is not None and entry is not None:
                 taken_at = datetime.combine(day, time(hour, minute), tzinfo=zone)
-                records.upsert_dose(conn, patient["id"], str(uuid.UUID(int=random.Random(str(day)).getrandbits(128))),
-                                    {"medication": "naltrexone", "amount_mg": dose_ug,
-                                     "taken_at": taken_at, "status": "taken" if took_dose else "skipped",
-                                     "note": None, "recorded_at": taken_at}, now, seq)
+                records.upsert_dose(
+                    conn,
+                    patient["id"],
+                    str(uuid.UUID(int=random.Random(str(day)).getrandbits(128))),
+                    {
+                        "medication": "naltrexone",
+                        "amount_mg": dose_ug,
+                        "taken_at": taken_at,
+                        "status": "taken" if took_dose else "skipped",
+                        "note": None,
+                        "recorded_at": taken_at,
+                    },
+                    now,
+                    seq,
+                )
     return demo_credentials(conn), True

@@ -17,8 +17,19 @@ from diary.reports import appointments, snapshots
 CONFIRMATION = "DELETE"
 # Children before parents: report_snapshots refer to appointments, delivery
 # attempts to deliveries. Any other table with a patient_id column is swept after these.
-ERASE_ORDER = ("deliveries", "reminders", "push_tokens", "tokens", "enrollment_codes", "regimen_steps",
-               "regimens", "entries", "doses", "report_snapshots", "appointments")
+ERASE_ORDER = (
+    "deliveries",
+    "reminders",
+    "push_tokens",
+    "tokens",
+    "enrollment_codes",
+    "regimen_steps",
+    "regimens",
+    "entries",
+    "doses",
+    "report_snapshots",
+    "appointments",
+)
 # Kept on purpose: the append-only record of who read and who erased (ids only).
 KEPT = ("audit_log",)
 
@@ -41,13 +52,17 @@ def export_patient(conn, patient_id, now):
             return None
         profile = people.patient_out(row)
         profile["reminder_detail"] = bool(row["reminder_detail"])
-        push = conn.execute("SELECT platform, updated_at FROM push_tokens WHERE patient_id = ?",
-                            (patient_id,)).fetchone()
+        push = conn.execute(
+            "SELECT platform, updated_at FROM push_tokens WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
         notifications = conn.execute(
             "SELECT id, kind, local_date, due_at, status, title, body, sent_at, acked_at FROM deliveries "
-            "WHERE patient_id = ? ORDER BY due_at, kind", (patient_id,)).fetchall()
-        reminders = conn.execute("SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC",
-                                 (patient_id,)).fetchall()
+            "WHERE patient_id = ? ORDER BY due_at, kind",
+            (patient_id,),
+        ).fetchall()
+        reminders = conn.execute(
+            "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)
+        ).fetchall()
         report_snapshots = []
         for summary in snapshots.list_snapshots(conn, patient_id):
             document = snapshots.get_snapshot(conn, patient_id, summary["id"])["document"]
@@ -70,8 +85,12 @@ def export_patient(conn, patient_id, now):
 
 def _patient_tables(conn):
     """Tables with a ``patient_id`` column, in erase order (known ones first)."""
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     having = {n for n in names if any(c[1] == "patient_id" for c in conn.execute(f"PRAGMA table_info({n})"))}
     known = [n for n in ERASE_ORDER if n in having]
     return known + sorted(having - set(known) - set(KEPT))
@@ -82,8 +101,11 @@ def erase_patient(conn, patient_id, actor_kind, actor_id, remote_addr, now):
     with write(conn):
         if conn.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone() is None:
             return False
-        conn.execute("DELETE FROM delivery_attempts WHERE delivery_id IN "
-                     "(SELECT id FROM deliveries WHERE patient_id = ?)", (patient_id,))
+        conn.execute(
+            "DELETE FROM delivery_attempts WHERE delivery_id IN "
+            "(SELECT id FROM deliveries WHERE patient_id = ?)",
+            (patient_id,),
+        )
         for table in _patient_tables(conn):
             conn.execute(f"DELETE FROM {table} WHERE patient_id = ?", (patient_id,))
         conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))

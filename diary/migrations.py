@@ -30,7 +30,8 @@ def run_script(db, script):
 
 @migrations(name="0001_foundation")
 def m0001_foundation(db):
-    run_script(db, 
+    run_script(
+        db,
         """
         CREATE TABLE clinics (
             id INTEGER PRIMARY KEY,
@@ -126,13 +127,14 @@ def m0001_foundation(db):
         -- so seq order is commit order (writers are serialised).
         CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
         INSERT INTO change_counter (id, value) VALUES (1, 0);
-        """
+        """,
     )
 
 
 @migrations(name="0002_reminders")
 def m0002_reminders(db):
-    run_script(db, 
+    run_script(
+        db,
         """
         CREATE TABLE reminders (
             id INTEGER PRIMARY KEY,
@@ -186,13 +188,14 @@ def m0002_reminders(db):
             token TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
 @migrations(name="0003_reports_and_audit")
 def m0003_reports_and_audit(db):
-    run_script(db, 
+    run_script(
+        db,
         """
         CREATE TABLE appointments (
             id INTEGER PRIMARY KEY,
@@ -233,13 +236,14 @@ def m0003_reports_and_audit(db):
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-        """
+        """,
     )
 
 
 @migrations(name="0004_rate_limits")
 def m0004_rate_limits(db):
-    run_script(db,
+    run_script(
+        db,
         """
         -- One row per counted login or enrollment attempt, shared by every
         -- worker. An attempt is counted before the password is checked (so two
@@ -253,5 +257,5 @@ def m0004_rate_limits(db):
         );
         CREATE INDEX rate_limit_events_key ON rate_limit_events(scope, key, at);
         CREATE INDEX rate_limit_events_at ON rate_limit_events(at);
-        """
+        """,
     )

@@ -27,7 +27,8 @@ def create_clinician(conn, clinic_id, email, name, password, now):
         raise ValueError("a clinician with that email exists")
     cur = conn.execute(
         "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        (clinic_id, email, name, auth.hash_password(password), to_utc_text(now)))
+        (clinic_id, email, name, auth.hash_password(password), to_utc_text(now)),
+    )
     return {"id": cur.lastrowid, "clinic_id": clinic_id, "email": email, "name": name}
 
 
@@ -50,20 +51,27 @@ def issue_clinician_token(conn, clinician_id, now, hours):
     conn.execute(
         "INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at) "
         "VALUES (?, 'clinician', ?, ?, ?, ?)",
-        (token_hash, clinician_id, to_utc_text(now), to_utc_text(expires), to_utc_text(now)))
+        (token_hash, clinician_id, to_utc_text(now), to_utc_text(expires), to_utc_text(now)),
+    )
     return {"token": token, "expires_at": to_utc_text(expires), "clinician_id": clinician_id}
 
 
 def revoke_token(conn, token_id, now):
     """Revoke a token by its row id."""
-    conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                 (to_utc_text(now), token_id))
+    conn.execute(
+        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_utc_text(now), token_id)
+    )
 
 
 def patient_out(row):
     """Render a patient row for the API."""
-    return {"id": row["id"], "display_name": row["display_name"], "timezone": row["timezone"],
-            "external_ref": row["external_ref"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "display_name": row["display_name"],
+        "timezone": row["timezone"],
+        "external_ref": row["external_ref"],
+        "created_at": row["created_at"],
+    }
 
 
 def create_patient(conn, clinic_id, data, now, code_days):
@@ -72,8 +80,15 @@ def create_patient(conn, clinic_id, data, now, code_days):
     conn.execute(
         "INSERT INTO patients (id, clinic_id, display_name, timezone, external_ref, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (patient_id, clinic_id, data["display_name"], data["timezone"], data.get("external_ref"),
-         to_utc_text(now)))
+        (
+            patient_id,
+            clinic_id,
+            data["display_name"],
+            data["timezone"],
+            data.get("external_ref"),
+            to_utc_text(now),
+        ),
+    )
     out = patient_out(conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone())
     out.update(new_enrollment_code(conn, patient_id, now, code_days))
     return out
@@ -87,7 +102,8 @@ def new_enrollment_code(conn, patient_id, now, days):
         "INSERT INTO enrollment_codes (patient_id, code_hash, expires_at, used_at) VALUES (?, ?, ?, NULL) "
         "ON CONFLICT (patient_id) DO UPDATE SET code_hash = excluded.code_hash, "
         "expires_at = excluded.expires_at, used_at = NULL",
-        (patient_id, auth.code_hash(code), to_utc_text(expires)))
+        (patient_id, auth.code_hash(code), to_utc_text(expires)),
+    )
     return {"enrollment_code": code, "enrollment_expires_at": to_utc_text(expires)}
 
 
@@ -95,16 +111,20 @@ def enroll(conn, code, device_name, now):
     """Exchange a live enrollment code for a device token; None when the code is not usable."""
     row = conn.execute(
         "SELECT e.*, p.timezone FROM enrollment_codes e JOIN patients p ON p.id = e.patient_id "
-        "WHERE e.code_hash = ?", (auth.code_hash(code),)).fetchone()
+        "WHERE e.code_hash = ?",
+        (auth.code_hash(code),),
+    ).fetchone()
     if row is None or row["used_at"] is not None or parse_utc_text(row["expires_at"]) <= now:
         return None
-    conn.execute("UPDATE enrollment_codes SET used_at = ? WHERE patient_id = ?",
-                 (to_utc_text(now), row["patient_id"]))
+    conn.execute(
+        "UPDATE enrollment_codes SET used_at = ? WHERE patient_id = ?", (to_utc_text(now), row["patient_id"])
+    )
     token, token_hash = auth.new_token()
     conn.execute(
         "INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at) "
         "VALUES (?, 'patient', ?, ?, ?, ?)",
-        (token_hash, row["patient_id"], device_name, to_utc_text(now), to_utc_text(now)))
+        (token_hash, row["patient_id"], device_name, to_utc_text(now), to_utc_text(now)),
+    )
     return {"token": token, "patient_id": row["patient_id"], "timezone": row["timezone"]}
 
 
@@ -112,7 +132,9 @@ def list_devices(conn, patient_id):
     """The patient's device tokens (never the token itself)."""
     rows = conn.execute(
         "SELECT id, device_name, created_at, last_used_at, revoked_at FROM tokens "
-        "WHERE kind = 'patient' AND patient_id = ? ORDER BY id", (patient_id,)).fetchall()
+        "WHERE kind = 'patient' AND patient_id = ? ORDER BY id",
+        (patient_id,),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -122,7 +144,9 @@ def revoke_device(conn, patient_id, device_id, now):
         return False  # beyond SQLite's integers: no such device (not an OverflowError)
     cur = conn.execute(
         "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND kind = 'patient' "
-        "AND patient_id = ?", (to_utc_text(now), device_id, patient_id))
+        "AND patient_id = ?",
+        (to_utc_text(now), device_id, patient_id),
+    )
     return cur.rowcount == 1
 
 
@@ -136,6 +160,7 @@ def update_patient(conn, patient_id, changes):
 
 # -- regimens -----------------------------------------------------------------
 
+
 def put_regimen(conn, patient_id, data, now):
     """Replace a patient's regimen and its titration steps."""
     conn.execute(
@@ -143,12 +168,19 @@ def put_regimen(conn, patient_id, data, now):
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET medication = excluded.medication, "
         "dose_time = excluded.dose_time, other_medications = excluded.other_medications, "
         "updated_at = excluded.updated_at",
-        (patient_id, data["medication"], data["dose_time"],
-         json.dumps(data.get("other_medications") or []), to_utc_text(now)))
+        (
+            patient_id,
+            data["medication"],
+            data["dose_time"],
+            json.dumps(data.get("other_medications") or []),
+            to_utc_text(now),
+        ),
+    )
     conn.execute("DELETE FROM regimen_steps WHERE patient_id = ?", (patient_id,))
     conn.executemany(
         "INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
-        [(patient_id, s["start_date"].isoformat(), s["dose_mg"]) for s in data["steps"]])
+        [(patient_id, s["start_date"].isoformat(), s["dose_mg"]) for s in data["steps"]],
+    )
     return get_regimen(conn, patient_id)
 
 
@@ -159,10 +191,15 @@ def get_regimen(conn, patient_id):
         return None
     steps = conn.execute(
         "SELECT start_date, dose_ug FROM regimen_steps WHERE patient_id = ? ORDER BY start_date",
-        (patient_id,)).fetchall()
-    return {"medication": row["medication"], "dose_time": row["dose_time"],
-            "steps": [{"start_date": s["start_date"], "dose_ug": s["dose_ug"]} for s in steps],
-            "other_medications": json.loads(row["other_medications"]), "updated_at": row["updated_at"]}
+        (patient_id,),
+    ).fetchall()
+    return {
+        "medication": row["medication"],
+        "dose_time": row["dose_time"],
+        "steps": [{"start_date": s["start_date"], "dose_ug": s["dose_ug"]} for s in steps],
+        "other_medications": json.loads(row["other_medications"]),
+        "updated_at": row["updated_at"],
+    }
 
 
 def regimen_out(regimen):
@@ -170,7 +207,9 @@ def regimen_out(regimen):
     if regimen is None:
         return None
     out = dict(regimen)
-    out["steps"] = [{"start_date": s["start_date"], "dose_mg": ug_to_mg(s["dose_ug"])} for s in regimen["steps"]]
+    out["steps"] = [
+        {"start_date": s["start_date"], "dose_mg": ug_to_mg(s["dose_ug"])} for s in regimen["steps"]
+    ]
     return out
 
 

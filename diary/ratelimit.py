@@ -54,15 +54,19 @@ def account_key(email):
 def login_limits(config, email, address):
     """The limits a clinician login attempt is counted against."""
     window = timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
-    return [Limit(LOGIN_ACCOUNT, account_key(email), config["LOGIN_MAX_FAILURES"], window),
-            Limit(LOGIN_ADDRESS, address or "-", config["LOGIN_MAX_FAILURES_PER_ADDRESS"], window)]
+    return [
+        Limit(LOGIN_ACCOUNT, account_key(email), config["LOGIN_MAX_FAILURES"], window),
+        Limit(LOGIN_ADDRESS, address or "-", config["LOGIN_MAX_FAILURES_PER_ADDRESS"], window),
+    ]
 
 
 def enroll_limits(config, address):
     """The limits an enrollment attempt is counted against (a code prefix says nothing: codes are random)."""
     window = timedelta(minutes=config["ENROLL_WINDOW_MINUTES"])
-    return [Limit(ENROLL_ADDRESS, address or "-", config["ENROLL_MAX_FAILURES"], window),
-            Limit(ENROLL_GLOBAL, "*", config["ENROLL_MAX_FAILURES_GLOBAL"], window)]
+    return [
+        Limit(ENROLL_ADDRESS, address or "-", config["ENROLL_MAX_FAILURES"], window),
+        Limit(ENROLL_GLOBAL, "*", config["ENROLL_MAX_FAILURES_GLOBAL"], window),
+    ]
 
 
 def count_attempt(conn, limits, now):
@@ -75,18 +79,23 @@ def count_attempt(conn, limits, now):
     wait = 0
     for limit in limits:
         # Old events of this scope can never count again.
-        conn.execute("DELETE FROM rate_limit_events WHERE scope = ? AND at <= ?",
-                     (limit.scope, to_utc_text(now - limit.window)))
-        rows = conn.execute("SELECT at FROM rate_limit_events WHERE scope = ? AND key = ?",
-                            (limit.scope, limit.key)).fetchall()
+        conn.execute(
+            "DELETE FROM rate_limit_events WHERE scope = ? AND at <= ?",
+            (limit.scope, to_utc_text(now - limit.window)),
+        )
+        rows = conn.execute(
+            "SELECT at FROM rate_limit_events WHERE scope = ? AND key = ?", (limit.scope, limit.key)
+        ).fetchall()
         times = [parse_utc_text(r["at"]) for r in rows]
         wait = max(wait, retry_after_seconds(times, now, limit.max_failures, limit.window))
     if wait:
         return wait, []
     ids = []
     for limit in limits:
-        cur = conn.execute("INSERT INTO rate_limit_events (scope, key, at) VALUES (?, ?, ?)",
-                           (limit.scope, limit.key, to_utc_text(now)))
+        cur = conn.execute(
+            "INSERT INTO rate_limit_events (scope, key, at) VALUES (?, ?, ?)",
+            (limit.scope, limit.key, to_utc_text(now)),
+        )
         ids.append(cur.lastrowid)
     return 0, ids
 
@@ -98,7 +107,9 @@ def uncount(conn, event_ids):
 
 def clear_account(conn, email):
     """Forget an account's failed logins (after a successful one); per-address counts stay."""
-    conn.execute("DELETE FROM rate_limit_events WHERE scope = ? AND key = ?", (LOGIN_ACCOUNT, account_key(email)))
+    conn.execute(
+        "DELETE FROM rate_limit_events WHERE scope = ? AND key = ?", (LOGIN_ACCOUNT, account_key(email))
+    )
 
 
 def message(retry_after):
@@ -108,5 +119,9 @@ def message(retry_after):
 
 def abort_429(retry_after):
     """Stop the API request with 429 and Retry-After in the one error shape."""
-    abort(429, message(retry_after), errors={"retry_after": [str(retry_after)]},
-          headers={"Retry-After": str(retry_after)})
+    abort(
+        429,
+        message(retry_after),
+        errors={"retry_after": [str(retry_after)]},
+        headers={"Retry-After": str(retry_after)},
+    )

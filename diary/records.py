@@ -16,6 +16,7 @@ SCORES = MEASURES[:-1]
 
 # -- pure rules ---------------------------------------------------------------
 
+
 def latest_allowed_day(tz_name, now):
     """The last diary day a patient may write: tomorrow in their zone."""
     return now.astimezone(ZoneInfo(tz_name)).date() + timedelta(days=1)
@@ -51,9 +52,12 @@ def dose_local_date(taken_at):
 
 # -- entries ------------------------------------------------------------------
 
+
 def _entry_values(data):
-    side_effects = [{"name": s["name"], "severity": s["severity"], "note": s.get("note")}
-                    for s in data.get("side_effects") or []]
+    side_effects = [
+        {"name": s["name"], "severity": s["severity"], "note": s.get("note")}
+        for s in data.get("side_effects") or []
+    ]
     values = {m: data.get(m) for m in MEASURES}
     values["side_effects"] = json.dumps(side_effects, separators=(",", ":"))
     values["notes"] = data.get("notes")
@@ -74,14 +78,16 @@ def entry_out(row):
 
 def get_entry_row(conn, patient_id, day):
     """The stored row (tombstones included) for a diary day, or None."""
-    return conn.execute("SELECT * FROM entries WHERE patient_id = ? AND date = ?",
-                        (patient_id, day)).fetchone()
+    return conn.execute(
+        "SELECT * FROM entries WHERE patient_id = ? AND date = ?", (patient_id, day)
+    ).fetchone()
 
 
 def upsert_entries(conn, patient_id, items, now, seq):
     """Apply entry versions ``[(day, data)]`` in order; return (statuses, rows by day)."""
-    return _upsert_many(conn, "entries", "date", patient_id, items, now, seq,
-                        _entry_values, lambda data: data["recorded_at"])
+    return _upsert_many(
+        conn, "entries", "date", patient_id, items, now, seq, _entry_values, lambda data: data["recorded_at"]
+    )
 
 
 def upsert_entry(conn, patient_id, day, data, now, seq):
@@ -107,6 +113,7 @@ def list_entries(conn, patient_id, day_from=None, day_to=None):
 
 
 # -- doses --------------------------------------------------------------------
+
 
 def _dose_values(data):
     taken_at = data["taken_at"]
@@ -139,15 +146,25 @@ def dose_out(row):
 
 def get_dose_row(conn, patient_id, dose_id):
     """The stored row (tombstones included) of a dose, or None."""
-    return conn.execute("SELECT * FROM doses WHERE patient_id = ? AND id = ?",
-                        (patient_id, dose_id)).fetchone()
+    return conn.execute(
+        "SELECT * FROM doses WHERE patient_id = ? AND id = ?", (patient_id, dose_id)
+    ).fetchone()
 
 
 def upsert_doses(conn, patient_id, items, now, seq):
     """Apply dose versions ``[(dose_id, data)]`` in order; return (statuses, rows by id)."""
     # Without recorded_at the app sends doses in order, so the newest arrival wins.
-    return _upsert_many(conn, "doses", "id", patient_id, items, now, seq,
-                        _dose_values, lambda data: data.get("recorded_at") or now)
+    return _upsert_many(
+        conn,
+        "doses",
+        "id",
+        patient_id,
+        items,
+        now,
+        seq,
+        _dose_values,
+        lambda data: data.get("recorded_at") or now,
+    )
 
 
 def upsert_dose(conn, patient_id, dose_id, data, now, seq):
@@ -176,8 +193,9 @@ def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear
 
     Returns 'deleted', 'unchanged' (already deleted: a retried delete), 'absent' or 'stale'.
     """
-    stored = conn.execute(f"SELECT deleted, recorded_at FROM {table} WHERE patient_id = ? AND {key} = ?",
-                          (patient_id, ident)).fetchone()
+    stored = conn.execute(
+        f"SELECT deleted, recorded_at FROM {table} WHERE patient_id = ? AND {key} = ?", (patient_id, ident)
+    ).fetchone()
     if stored is None:
         return "absent"
     if stored["deleted"]:
@@ -187,11 +205,13 @@ def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear
     conn.execute(
         f"UPDATE {table} SET {clear_sql}, deleted = 1, recorded_at = ?, updated_at = ?, seq = ? "
         f"WHERE patient_id = ? AND {key} = ?",
-        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, ident))
+        (to_utc_text(recorded_at or now), to_utc_text(now), seq, patient_id, ident),
+    )
     return "deleted"
 
 
 # -- batched upserts -----------------------------------------------------------
+
 
 def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recorded_at_of):
     """Decide every version against the latest one (stored or earlier in the batch), then write.
@@ -202,10 +222,11 @@ def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recor
     keys = list({ident for ident, _ in items})
     current = {}
     for start in range(0, len(keys), 900):
-        chunk = keys[start:start + 900]
+        chunk = keys[start : start + 900]
         rows = conn.execute(
             f"SELECT * FROM {table} WHERE patient_id = ? AND {key} IN ({', '.join('?' * len(chunk))})",
-            [patient_id, *chunk]).fetchall()
+            [patient_id, *chunk],
+        ).fetchall()
         current.update((row[key], dict(row)) for row in rows)
     now_text = to_utc_text(now)
     statuses, writes = [], []
@@ -217,8 +238,14 @@ def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recor
         status = resolve(stored, recorded_at, same)
         statuses.append(status)
         if status in ("created", "updated"):
-            row = dict(values, patient_id=patient_id, recorded_at=to_utc_text(recorded_at),
-                       updated_at=now_text, deleted=0, seq=seq)
+            row = dict(
+                values,
+                patient_id=patient_id,
+                recorded_at=to_utc_text(recorded_at),
+                updated_at=now_text,
+                deleted=0,
+                seq=seq,
+            )
             row[key] = ident
             current[ident] = row
             writes.append(row)
@@ -228,11 +255,13 @@ def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recor
         conn.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT (patient_id, {key}) DO UPDATE SET {updates}",
-            [[row[c] for c in columns] for row in writes])
+            [[row[c] for c in columns] for row in writes],
+        )
     return statuses, current
 
 
 # -- changes feed -------------------------------------------------------------
+
 
 def changes_since(conn, patient_id, since):
     """Everything of a patient changed after cursor ``since`` (all without one), and the new cursor."""
@@ -242,11 +271,11 @@ def changes_since(conn, patient_id, since):
     try:
         cursor = conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0]
         entry_rows = conn.execute(
-            "SELECT * FROM entries WHERE patient_id = ? AND seq > ? ORDER BY date",
-            (patient_id, since)).fetchall()
+            "SELECT * FROM entries WHERE patient_id = ? AND seq > ? ORDER BY date", (patient_id, since)
+        ).fetchall()
         dose_rows = conn.execute(
-            "SELECT * FROM doses WHERE patient_id = ? AND seq > ? ORDER BY taken_at",
-            (patient_id, since)).fetchall()
+            "SELECT * FROM doses WHERE patient_id = ? AND seq > ? ORDER BY taken_at", (patient_id, since)
+        ).fetchall()
     finally:
         conn.execute("COMMIT")
     return {

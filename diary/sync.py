@@ -57,8 +57,11 @@ def _validated(body, patient, now):
             if errors is None:
                 day = data["date"] if kind == "entries" else records.dose_local_date(data["taken_at"])
                 if day > latest:
-                    errors = {"date" if kind == "entries" else "taken_at":
-                              ["Must not be after tomorrow in your time zone."]}
+                    errors = {
+                        "date" if kind == "entries" else "taken_at": [
+                            "Must not be after tomorrow in your time zone."
+                        ]
+                    }
             if errors is None:
                 plan[kind].append((data[key] if kind == "doses" else data[key].isoformat(), data, None))
             else:
@@ -87,14 +90,18 @@ def apply_batch(conn, patient, body, now):
     pid = patient["id"]
     with write(conn):
         seq = next_seq(conn)
-        for kind, key, upsert in (("entries", "date", records.upsert_entries),
-                                  ("doses", "id", records.upsert_doses)):
+        for kind, key, upsert in (
+            ("entries", "date", records.upsert_entries),
+            ("doses", "id", records.upsert_doses),
+        ):
             valid = [(ident, data) for ident, data, errors in plan[kind] if not errors]
             statuses = iter(upsert(conn, pid, valid, now, seq)[0])
             for ident, _, errors in plan[kind]:
                 out[kind].append(_result(key, ident, "rejected" if errors else next(statuses), errors))
-        for kind, key, delete in (("deleted_entries", "date", records.delete_entry),
-                                  ("deleted_doses", "id", records.delete_dose)):
+        for kind, key, delete in (
+            ("deleted_entries", "date", records.delete_entry),
+            ("deleted_doses", "id", records.delete_dose),
+        ):
             for ident, recorded_at, errors in plan[kind]:
                 status = "rejected" if errors else delete(conn, pid, ident, now, seq, recorded_at)
                 # Nothing there to delete: the device's wish already holds.

@@ -1,7 +1,7 @@
 """Shared fixtures: a real SQLite file per test, the Flask test client, real tokens."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -53,15 +53,27 @@ def make_clinic(conn, name="North Clinic", email=None):
         email = email or f"{uuid.uuid4().hex[:8]}@clinic.example"
         cur = conn.execute(
             "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (clinic["id"], email, "Dr Test", password_hash(), to_utc_text(now)))
+            (clinic["id"], email, "Dr Test", password_hash(), to_utc_text(now)),
+        )
         token, token_hash = auth.new_token()
         conn.execute(
             "INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at) "
             "VALUES (?, 'clinician', ?, ?, ?, ?)",
-            (token_hash, cur.lastrowid, to_utc_text(now), to_utc_text(now + timedelta(hours=12)),
-             to_utc_text(now)))
-    return {"clinic_id": clinic["id"], "clinician_id": cur.lastrowid, "email": email,
-            "token": token, "headers": bearer(token)}
+            (
+                token_hash,
+                cur.lastrowid,
+                to_utc_text(now),
+                to_utc_text(now + timedelta(hours=12)),
+                to_utc_text(now),
+            ),
+        )
+    return {
+        "clinic_id": clinic["id"],
+        "clinician_id": cur.lastrowid,
+        "email": email,
+        "token": token,
+        "headers": bearer(token),
+    }
 
 
 def bearer(token):
@@ -70,14 +82,19 @@ def bearer(token):
 
 def make_patient(client, clinic, timezone_name="Europe/London", name="Pat Test", device="phone-1"):
     """Create a patient through the API and enroll a device; returns a dict with headers."""
-    r = client.post("/api/v1/patients", json={"display_name": name, "timezone": timezone_name},
-                    headers=clinic["headers"])
+    r = client.post(
+        "/api/v1/patients", json={"display_name": name, "timezone": timezone_name}, headers=clinic["headers"]
+    )
     assert r.status_code == 201, r.json
     created = r.json
     r = client.post("/api/v1/enroll", json={"code": created["enrollment_code"], "device_name": device})
     assert r.status_code == 201, r.json
-    return {"id": created["id"], "token": r.json["token"], "headers": bearer(r.json["token"]),
-            "timezone": timezone_name}
+    return {
+        "id": created["id"],
+        "token": r.json["token"],
+        "headers": bearer(r.json["token"]),
+        "timezone": timezone_name,
+    }
 
 
 @pytest.fixture
@@ -92,11 +109,12 @@ def patient(client, clinic):
 
 def recorded(minutes_ago=0):
     """An aware recorded_at text, ``minutes_ago`` before now."""
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat()
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
 
 
 def today_in(tz_name):
     from zoneinfo import ZoneInfo
+
     return datetime.now(ZoneInfo(tz_name)).date()
 
 

@@ -14,8 +14,13 @@ def test_every_setting_is_documented_in_readme():
 
 
 def test_environment_overrides_defaults_with_types():
-    settings = config.load(environ={"DIARY_DATABASE": "/x/y.sqlite3", "DIARY_REMINDER_GRACE_MINUTES": "45",
-                                    "DIARY_PRODUCTION": "true"})
+    settings = config.load(
+        environ={
+            "DIARY_DATABASE": "/x/y.sqlite3",
+            "DIARY_REMINDER_GRACE_MINUTES": "45",
+            "DIARY_PRODUCTION": "true",
+        }
+    )
     assert settings["DATABASE"] == "/x/y.sqlite3"
     assert settings["REMINDER_GRACE_MINUTES"] == 45
     assert settings["PRODUCTION"] is True
@@ -23,5 +28,7 @@ def test_environment_overrides_defaults_with_types():
 
 
 def test_explicit_overrides_win_over_environment():
-    settings = config.load(environ={"DIARY_DATABASE": "env.sqlite3"}, overrides={"DATABASE": "explicit.sqlite3"})
+    settings = config.load(
+        environ={"DIARY_DATABASE": "env.sqlite3"}, overrides={"DATABASE": "explicit.sqlite3"}
+    )
     assert settings["DATABASE"] == "explicit.sqlite3"

@@ -26,9 +26,14 @@ def _port():
 
 
 def _get(url, token=None, body=None):
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return resp.status, json.loads(resp.read())
 
@@ -36,10 +41,21 @@ def _get(url, token=None, body=None):
 @pytest.mark.slow
 def test_make_run_serves_demo_and_stops_on_ctrl_c(tmp_path):
     port = _port()
-    env = dict(os.environ, DIARY_DATABASE=str(tmp_path / "run.sqlite3"), PORT=str(port),
-               DIARY_SCHEDULER_TICK_SECONDS="1")
-    proc = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    env = dict(
+        os.environ,
+        DIARY_DATABASE=str(tmp_path / "run.sqlite3"),
+        PORT=str(port),
+        DIARY_SCHEDULER_TICK_SECONDS="1",
+    )
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     output = []
     try:
         deadline = time.time() + 120
@@ -59,14 +75,16 @@ def test_make_run_serves_demo_and_stops_on_ctrl_c(tmp_path):
                 break
             except OSError:
                 time.sleep(0.2)
-        status, session = _get(base + "/api/v1/auth/login",
-                               body={"email": login.group(1), "password": login.group(2)})
+        status, session = _get(
+            base + "/api/v1/auth/login", body={"email": login.group(1), "password": login.group(2)}
+        )
         assert status == 200
         status, entries = _get(f"{base}/api/v1/patients/{patient_id}/entries", token=session["token"])
         # 120 days with about 8% missed: the demo diary is there.
         assert 95 <= len(entries["entries"]) <= 118
-        children = subprocess.run(["pgrep", "-g", str(proc.pid), "-f", "gunicorn|scheduler"],
-                                  capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-g", str(proc.pid), "-f", "gunicorn|scheduler"], capture_output=True, text=True
+        ).stdout.split()
         assert len(children) >= 2, "gunicorn and the scheduler both run"
     finally:
         os.killpg(proc.pid, signal.SIGINT)

@@ -5,7 +5,7 @@ import re
 import sqlite3
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,14 +18,17 @@ UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$
 
 
 def pragmas(conn):
-    return {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
+    return {
+        name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+    }
 
 
 def test_every_connection_has_the_pragmas(db_path, app):
     kept = dbmod.get_conn(db_path)
     with app.app_context():
         from diary import auth
+
         served = auth.app_conn()
     for conn in (dbmod.connect(db_path), kept, served):
         got = pragmas(conn)
@@ -39,8 +42,10 @@ def test_every_connection_has_the_pragmas(db_path, app):
 
 def test_foreign_keys_are_enforced(conn):
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO patients (id, clinic_id, display_name, timezone, created_at) "
-                     "VALUES ('p', 999, 'x', 'UTC', '2026-01-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO patients (id, clinic_id, display_name, timezone, created_at) "
+            "VALUES ('p', 999, 'x', 'UTC', '2026-01-01T00:00:00+00:00')"
+        )
 
 
 def test_migrations_are_idempotent(tmp_path):
@@ -59,27 +64,65 @@ def test_migrations_are_idempotent(tmp_path):
 
 def test_doses_are_integer_micrograms(client, conn, patient, clinic):
     for amount in (4.5, 0.001, 1000, 1.5, 2.25):
-        r = client.put(f"/api/v1/me/doses/{uuid.uuid4()}", headers=patient["headers"], json={
-            "medication": "naltrexone", "amount_mg": amount, "taken_at": "2026-03-01T22:00:00+00:00",
-            "status": "taken"})
+        r = client.put(
+            f"/api/v1/me/doses/{uuid.uuid4()}",
+            headers=patient["headers"],
+            json={
+                "medication": "naltrexone",
+                "amount_mg": amount,
+                "taken_at": "2026-03-01T22:00:00+00:00",
+                "status": "taken",
+            },
+        )
         assert r.status_code == 201
     rows = conn.execute("SELECT amount_ug, typeof(amount_ug) FROM doses ORDER BY amount_ug").fetchall()
-    assert [tuple(r) for r in rows] == [(1, "integer"), (1500, "integer"), (2250, "integer"),
-                                        (4500, "integer"), (1000000, "integer")]
-    r = client.put(f"/api/v1/patients/{patient['id']}/regimen", headers=clinic["headers"], json={
-        "medication": "naltrexone", "dose_time": "22:00",
-        "steps": [{"start_date": "2026-01-01", "dose_mg": 1.5}, {"start_date": "2026-01-15", "dose_mg": 4.5}]})
+    assert [tuple(r) for r in rows] == [
+        (1, "integer"),
+        (1500, "integer"),
+        (2250, "integer"),
+        (4500, "integer"),
+        (1000000, "integer"),
+    ]
+    r = client.put(
+        f"/api/v1/patients/{patient['id']}/regimen",
+        headers=clinic["headers"],
+        json={
+            "medication": "naltrexone",
+            "dose_time": "22:00",
+            "steps": [
+                {"start_date": "2026-01-01", "dose_mg": 1.5},
+                {"start_date": "2026-01-15", "dose_mg": 4.5},
+            ],
+        },
+    )
     assert r.status_code == 200
     steps = conn.execute("SELECT dose_ug, typeof(dose_ug) FROM regimen_steps ORDER BY start_date").fetchall()
     assert [tuple(s) for s in steps] == [(1500, "integer"), (4500, "integer")]
 
 
 def test_instants_are_stored_as_utc_text(client, conn, patient, clinic):
-    assert client.put("/api/v1/me/entries/2026-03-01", headers=patient["headers"], json={
-        "pain": 3, "recorded_at": "2026-03-01T21:30:00-05:00"}).status_code == 201
-    assert client.put(f"/api/v1/me/doses/{uuid.uuid4()}", headers=patient["headers"], json={
-        "medication": "naltrexone", "amount_mg": 3, "taken_at": "2026-03-01T23:30:00+05:30",
-        "recorded_at": "2026-03-01T23:31:00+05:30", "status": "taken"}).status_code == 201
+    assert (
+        client.put(
+            "/api/v1/me/entries/2026-03-01",
+            headers=patient["headers"],
+            json={"pain": 3, "recorded_at": "2026-03-01T21:30:00-05:00"},
+        ).status_code
+        == 201
+    )
+    assert (
+        client.put(
+            f"/api/v1/me/doses/{uuid.uuid4()}",
+            headers=patient["headers"],
+            json={
+                "medication": "naltrexone",
+                "amount_mg": 3,
+                "taken_at": "2026-03-01T23:30:00+05:30",
+                "recorded_at": "2026-03-01T23:31:00+05:30",
+                "status": "taken",
+            },
+        ).status_code
+        == 201
+    )
     client.post(f"/api/v1/patients/{patient['id']}/enrollment-code", headers=clinic["headers"])
     entry = conn.execute("SELECT date, recorded_at FROM entries").fetchone()
     # The diary day is the patient's date, not the UTC date of recorded_at (already 2 March).
@@ -89,8 +132,13 @@ def test_instants_are_stored_as_utc_text(client, conn, patient, clinic):
     assert tuple(dose) == ("2026-03-01T18:00:00.000000+00:00", "2026-03-01", 330)
 
     checked = 0
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                         "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'"
+        )
+    ]
     for table in tables:
         for column in [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]:
             if not (column.endswith("_at") or column.endswith("_utc")):
@@ -108,7 +156,7 @@ def _writer(path, patient_id, worker, transactions, start, results):
     errors, seqs = [], []
     start.wait()
     for i in range(transactions):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         day = (date(2025, 1, 1) + timedelta(days=worker * transactions + i)).isoformat()
         try:
             with dbmod.write(conn):
@@ -118,12 +166,23 @@ def _writer(path, patient_id, worker, transactions, start, results):
                 conn.execute("SELECT COUNT(*) FROM doses WHERE patient_id = ?", (patient_id,)).fetchone()
                 seq = dbmod.next_seq(conn)
                 seqs.append(seq)
-                records.upsert_entry(conn, patient_id, day, {"pain": i % 11, "side_effects": [],
-                                                             "notes": f"worker {worker}", "recorded_at": now},
-                                     now, seq)
-                records.upsert_dose(conn, patient_id, str(uuid.uuid4()), {
-                    "medication": "naltrexone", "amount_mg": 4500, "taken_at": now, "status": "taken"}, now, seq)
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
+                records.upsert_entry(
+                    conn,
+                    patient_id,
+                    day,
+                    {"pain": i % 11, "side_effects": [], "notes": f"worker {worker}", "recorded_at": now},
+                    now,
+                    seq,
+                )
+                records.upsert_dose(
+                    conn,
+                    patient_id,
+                    str(uuid.uuid4()),
+                    {"medication": "naltrexone", "amount_mg": 4500, "taken_at": now, "status": "taken"},
+                    now,
+                    seq,
+                )
+        except Exception as exc:
             errors.append(repr(exc))
         # A web worker does other things between writes; without a pause one
         # process would take every turn while the others sit in the busy handler.
@@ -141,8 +200,10 @@ def test_two_processes_writing_at_once_never_see_database_is_locked(db_path, con
     workers, transactions = 3, 60
     # All start together once every process has imported and connected.
     start, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(db_path, patient["id"], w, transactions, start, results))
-             for w in range(workers)]
+    procs = [
+        ctx.Process(target=_writer, args=(db_path, patient["id"], w, transactions, start, results))
+        for w in range(workers)
+    ]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=60) for _ in procs]
@@ -158,4 +219,6 @@ def test_two_processes_writing_at_once_never_see_database_is_locked(db_path, con
     assert count_rows(conn, "doses") == workers * transactions
     # The writers really took turns (otherwise this test proves nothing).
     by_worker = {w: ss for w, _, ss in outcomes}
-    assert all(max(ss) > min(other) for w, ss in by_worker.items() for o, other in by_worker.items() if o != w)
+    assert all(
+        max(ss) > min(other) for w, ss in by_worker.items() for o, other in by_worker.items() if o != w
+    )

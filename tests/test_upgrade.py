@@ -28,8 +28,13 @@ def all_names():
 
 def schema(conn):
     """{(type, name): sql with whitespace collapsed} of every schema object but the migrations table."""
-    return {(r[0], r[1]): re.sub(r"\s+", " ", r[2]).strip() for r in conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != ?", (MIGRATIONS_TABLE,))}
+    return {
+        (r[0], r[1]): re.sub(r"\s+", " ", r[2]).strip()
+        for r in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != ?",
+            (MIGRATIONS_TABLE,),
+        )
+    }
 
 
 def snapshot(conn, tables):
@@ -43,8 +48,12 @@ def snapshot(conn, tables):
 
 
 def tables_of(conn):
-    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
 
 
 @pytest.fixture
@@ -68,7 +77,9 @@ def test_released_migrations_still_build_the_release1_schema(release1_db):
     fixture = sqlite3.connect(release1_db)
     assert schema(fresh) == schema(fixture)
     # The fixture is not empty anywhere: every release-1 table holds rows.
-    empty = [t for t in tables_of(fixture) if fixture.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] == 0]
+    empty = [
+        t for t in tables_of(fixture) if fixture.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] == 0
+    ]
     assert empty == []
 
 
@@ -93,8 +104,12 @@ def test_release1_upgrades_with_every_row_intact(release1_db):
             after[table] = (columns, sorted(tuple(r) for r in rows))
         for table in release1_tables:
             assert after[table] == before[table], f"{table} changed in the upgrade"
-        assert [tuple(r) for r in conn.execute(
-            f"SELECT id, name, applied_at FROM {MIGRATIONS_TABLE} WHERE id <= 3 ORDER BY id")] == recorded
+        assert [
+            tuple(r)
+            for r in conn.execute(
+                f"SELECT id, name, applied_at FROM {MIGRATIONS_TABLE} WHERE id <= 3 ORDER BY id"
+            )
+        ] == recorded
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
@@ -118,8 +133,11 @@ def test_the_app_works_on_an_upgraded_release1_database(release1_db):
     changes = client.get("/api/v1/me/changes", headers=ph).json
     assert int(changes["cursor"]) == 8 and len(changes["entries"]) == 4
     # Writes continue the change sequence.
-    r = client.put("/api/v1/me/entries/2026-01-09", headers=ph,
-                   json={"pain": 4, "notes": "after the upgrade", "recorded_at": "2026-01-09T21:00:00+00:00"})
+    r = client.put(
+        "/api/v1/me/entries/2026-01-09",
+        headers=ph,
+        json={"pain": 4, "notes": "after the upgrade", "recorded_at": "2026-01-09T21:00:00+00:00"},
+    )
     assert r.status_code == 201
     assert int(client.get("/api/v1/me/changes?since=8", headers=ph).json["cursor"]) == 9
 
@@ -130,9 +148,11 @@ def test_the_app_works_on_an_upgraded_release1_database(release1_db):
         token, token_hash = auth.new_token()
         now = utcnow()
         with dbmod.write(conn):
-            conn.execute("INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at)"
-                         " VALUES (?, 'clinician', 1, ?, ?, ?)",
-                         (token_hash, to_utc_text(now), to_utc_text(now + timedelta(hours=1)), to_utc_text(now)))
+            conn.execute(
+                "INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at)"
+                " VALUES (?, 'clinician', 1, ?, ?, ?)",
+                (token_hash, to_utc_text(now), to_utc_text(now + timedelta(hours=1)), to_utc_text(now)),
+            )
         ch = bearer(token)
         listed = client.get("/api/v1/patients", headers=ch).json["patients"]
         assert {p["id"] for p in listed} == {P1, P2}
@@ -142,8 +162,11 @@ def test_the_app_works_on_an_upgraded_release1_database(release1_db):
         assert r.status_code == 200 and r.json["report"]["completeness"]["days_logged"] == 4
         assert client.get(f"/api/v1/patients/{P1}/regimen", headers=ch).json["steps"][1]["dose_mg"] == 1.5
         # The reminder engine picks up release 1's schedule.
-        counts = tick(conn, utcnow().replace(year=2026, month=1, day=9, hour=22, minute=0, second=30,
-                                             microsecond=0), {"REMINDER_GRACE_MINUTES": 120})
+        counts = tick(
+            conn,
+            utcnow().replace(year=2026, month=1, day=9, hour=22, minute=0, second=30, microsecond=0),
+            {"REMINDER_GRACE_MINUTES": 120},
+        )
         assert counts["due"] == 2
     finally:
         conn.close()

@@ -1,20 +1,25 @@
 """Clinician login and logout; device enrollment."""
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 
 from diary import auth, people, ratelimit
+from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import write
 from diary.errors import abort
 from diary.schemas.people import EnrollIn, EnrollOut, LoginIn, LoginOut
 
 blp = Blueprint("auth", __name__, description="Clinician sessions and device enrollment")
-RATE_LIMITED = {"description": "Too many failed attempts from this account or address; the body is the one "
-                               "error shape",
-                "headers": {"Retry-After": {"description": "Seconds until the next attempt is counted",
-                                            "schema": {"type": "integer", "minimum": 1}}}}
+RATE_LIMITED = {
+    "description": "Too many failed attempts from this account or address; the body is the one error shape",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the next attempt is counted",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
 
 
 @blp.post("/auth/login")
@@ -30,7 +35,8 @@ def login(body):
     # lock-out is refused too and no worker lets an extra guess through.
     with write(conn):
         retry_after, counted = ratelimit.count_attempt(
-            conn, ratelimit.login_limits(current_app.config, email, request.remote_addr), now)
+            conn, ratelimit.login_limits(current_app.config, email, request.remote_addr), now
+        )
     if retry_after:
         ratelimit.abort_429(retry_after)
     # scrypt runs outside the write lock: a login must not stall patients' writes.
@@ -40,8 +46,9 @@ def login(body):
     with write(conn):
         ratelimit.uncount(conn, counted)
         ratelimit.clear_account(conn, email)
-        return people.issue_clinician_token(conn, clinician["id"], now,
-                                            current_app.config["CLINICIAN_TOKEN_HOURS"])
+        return people.issue_clinician_token(
+            conn, clinician["id"], now, current_app.config["CLINICIAN_TOKEN_HOURS"]
+        )
 
 
 @blp.post("/auth/logout")
@@ -68,7 +75,8 @@ def enroll(body):
     now = utcnow()
     with write(conn):
         retry_after, counted = ratelimit.count_attempt(
-            conn, ratelimit.enroll_limits(current_app.config, request.remote_addr), now)
+            conn, ratelimit.enroll_limits(current_app.config, request.remote_addr), now
+        )
     if retry_after:
         ratelimit.abort_429(retry_after)
     with write(conn):
@@ -76,6 +84,9 @@ def enroll(body):
         if result is not None:
             ratelimit.uncount(conn, counted)
     if result is None:
-        abort(404, "That enrollment code is not valid, used or expired.",
-              errors={"json": {"code": ["Unknown, used or expired code."]}})
+        abort(
+            404,
+            "That enrollment code is not valid, used or expired.",
+            errors={"json": {"code": ["Unknown, used or expired code."]}},
+        )
     return result

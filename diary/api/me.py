@@ -1,21 +1,32 @@
 """Patient routes (device token): profile, diary entries, doses, sync, changes, devices."""
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from diary import auth, erasure, people, records
-from diary.sync import apply_batch
+from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import next_seq, write
-from diary.reminders import schedule
 from diary.errors import abort
+from diary.reminders import schedule
 from diary.schemas.common import ClientUUID, parse_path_date
-from diary.schemas.diary import (ChangesArgs, ChangesOut, ConflictOut, DateRangeArgs, DoseIn,
-                                 DoseListOut, DoseOut, EntryIn, EntryListOut, EntryOut, SyncIn,
-                                 SyncOut)
+from diary.schemas.diary import (
+    ChangesArgs,
+    ChangesOut,
+    ConflictOut,
+    DateRangeArgs,
+    DoseIn,
+    DoseListOut,
+    DoseOut,
+    EntryIn,
+    EntryListOut,
+    EntryOut,
+    SyncIn,
+    SyncOut,
+)
 from diary.schemas.people import DeviceListOut, MeOut, MePatchIn
 from diary.schemas.rights import EraseIn, ExportOut
+from diary.sync import apply_batch
 
 blp = Blueprint("me", __name__, description="The patient's own diary (device token)")
 BEARER = [{"bearer": []}]
@@ -33,8 +44,11 @@ def _day_or_422(text, patient, now):
 
 def _check_not_future(day, patient, now, where):
     if day > records.latest_allowed_day(patient["timezone"], now):
-        abort(422, "That day is in the future.",
-              errors={where[0]: {where[1]: ["Must not be after tomorrow in your time zone."]}})
+        abort(
+            422,
+            "That day is in the future.",
+            errors={where[0]: {where[1]: ["Must not be after tomorrow in your time zone."]}},
+        )
 
 
 def _dose_id_or_422(text):
@@ -90,8 +104,9 @@ def export_me():
 def erase_me(body):
     """Erase all of the patient's data and devices for good; send {"confirm": "DELETE"}."""
     patient = auth.require_patient()
-    erasure.erase_patient(auth.app_conn(), patient["id"], "patient", patient["id"], request.remote_addr,
-                          utcnow())
+    erasure.erase_patient(
+        auth.app_conn(), patient["id"], "patient", patient["id"], request.remote_addr, utcnow()
+    )
 
 
 @blp.put("/me/entries/<day>")
@@ -223,8 +238,11 @@ def sync(body):
     total = sum(len(body[k]) for k in ("entries", "doses", "deleted_entries", "deleted_doses"))
     limit = current_app.config["SYNC_MAX_ITEMS"]
     if total > limit:
-        abort(422, f"At most {limit} items per batch.",
-              errors={"json": {"_schema": [f"{total} items; at most {limit} per batch."]}})
+        abort(
+            422,
+            f"At most {limit} items per batch.",
+            errors={"json": {"_schema": [f"{total} items; at most {limit} per batch."]}},
+        )
     conn = auth.app_conn()
     return apply_batch(conn, patient, body, utcnow())
 
@@ -259,4 +277,3 @@ def revoke_device(device_id):
         found = people.revoke_device(conn, patient["id"], device_id, utcnow())
     if not found:
         abort(404, "No such device.")
-

@@ -1,17 +1,25 @@
 """Clinician routes: the clinic's patients, enrollment codes, regimens, diary reads."""
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from diary import audit, auth, erasure, people, records
+from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import write
-from diary.reminders import schedule
 from diary.errors import abort
+from diary.reminders import schedule
 from diary.schemas.diary import DateRangeArgs, DoseListOut, EntryListOut
+from diary.schemas.people import (
+    DeviceListOut,
+    EnrollmentCodeOut,
+    PatientCreatedOut,
+    PatientIn,
+    PatientListOut,
+    PatientOut,
+    RegimenIn,
+    RegimenOut,
+)
 from diary.schemas.rights import EraseIn, ExportOut
-from diary.schemas.people import (DeviceListOut, EnrollmentCodeOut, PatientCreatedOut, PatientIn,
-                                  PatientListOut, PatientOut, RegimenIn, RegimenOut)
 
 blp = Blueprint("patients", __name__, description="Clinician access to their clinic's patients")
 BEARER = [{"bearer": []}]
@@ -24,8 +32,9 @@ def list_patients():
     """List the patients of the clinician's clinic."""
     clinician = auth.require_clinician()
     conn = auth.app_conn()
-    rows = conn.execute("SELECT * FROM patients WHERE clinic_id = ? ORDER BY display_name, id",
-                        (clinician["clinic_id"],)).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM patients WHERE clinic_id = ? ORDER BY display_name, id", (clinician["clinic_id"],)
+    ).fetchall()
     with write(conn):
         audit.clinician_read(conn, clinician, "list_patients", None)
     return {"patients": [people.patient_out(r) for r in rows]}
@@ -41,8 +50,9 @@ def create_patient(body):
     conn = auth.app_conn()
     now = utcnow()
     with write(conn):
-        created = people.create_patient(conn, clinician["clinic_id"], body, now,
-                                        current_app.config["ENROLLMENT_CODE_DAYS"])
+        created = people.create_patient(
+            conn, clinician["clinic_id"], body, now, current_app.config["ENROLLMENT_CODE_DAYS"]
+        )
         schedule.ensure_default_reminders(conn, created["id"], now)
     return created
 
@@ -79,8 +89,9 @@ def export_patient(patient_id):
 def erase_patient(body, patient_id):
     """Erase all of the patient's data for good, keeping an audit row; send {"confirm": "DELETE"}."""
     clinician, patient = auth.clinic_patient_or_404(patient_id)
-    if not erasure.erase_patient(auth.app_conn(), patient["id"], "clinician", clinician["id"],
-                                 request.remote_addr, utcnow()):
+    if not erasure.erase_patient(
+        auth.app_conn(), patient["id"], "clinician", clinician["id"], request.remote_addr, utcnow()
+    ):
         abort(404, "No such patient.")
 
 
@@ -92,8 +103,9 @@ def new_enrollment_code(patient_id):
     _, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     with write(conn):
-        return people.new_enrollment_code(conn, patient["id"], utcnow(),
-                                          current_app.config["ENROLLMENT_CODE_DAYS"])
+        return people.new_enrollment_code(
+            conn, patient["id"], utcnow(), current_app.config["ENROLLMENT_CODE_DAYS"]
+        )
 
 
 @blp.put("/patients/<patient_id>/regimen")
@@ -178,7 +190,6 @@ def revoke_device(patient_id, device_id):
     with write(conn):
         found = people.revoke_device(conn, patient["id"], device_id, utcnow())
         if found:
-            audit.record(conn, "clinician", clinician["id"], "revoke_device", patient_id,
-                         request.remote_addr)
+            audit.record(conn, "clinician", clinician["id"], "revoke_device", patient_id, request.remote_addr)
     if not found:
         abort(404, "No such device.")

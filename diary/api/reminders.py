@@ -1,16 +1,22 @@
 """Reminder routes: the patient's reminders, outbox and push token; clinicians' view of them."""
 
-from flask_smorest import Blueprint
-
 from diary import audit, auth
+from diary.api.blueprint import Blueprint
 from diary.clock import to_utc_text, utcnow
 from diary.db import write
 from diary.errors import abort
 from diary.reminders import schedule
 from diary.reminders.rules import KINDS
-from diary.schemas.reminders import (NotificationArgs, NotificationListOut, PushIn, ReminderIn,
-                                     ReminderListOut, ReminderOut, ReminderSettingsIn,
-                                     ReminderSettingsOut)
+from diary.schemas.reminders import (
+    NotificationArgs,
+    NotificationListOut,
+    PushIn,
+    ReminderIn,
+    ReminderListOut,
+    ReminderOut,
+    ReminderSettingsIn,
+    ReminderSettingsOut,
+)
 
 blp = Blueprint("reminders", __name__, description="Dose and diary reminders, the in-app outbox, push tokens")
 BEARER = [{"bearer": []}]
@@ -26,7 +32,9 @@ def _kind_or_404(kind):
 
 
 def _list(conn, patient_id, detail):
-    rows = conn.execute("SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)
+    ).fetchall()
     return {"detail": bool(detail), "reminders": [schedule.reminder_out(r) for r in rows]}
 
 
@@ -34,14 +42,18 @@ def _ensure(conn, patient_id):
     # Patients created before reminders existed get their defaults on first
     # look; the usual case is a read without the write lock.
     have = conn.execute("SELECT COUNT(*) FROM reminders WHERE patient_id = ?", (patient_id,)).fetchone()[0]
-    want = 1 + (conn.execute("SELECT 1 FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone() is not None)
+    want = 1 + (
+        conn.execute("SELECT 1 FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone() is not None
+    )
     if have < want:
         with write(conn):
             schedule.ensure_default_reminders(conn, patient_id, utcnow())
 
 
 def _one(conn, patient_id, kind):
-    row = conn.execute("SELECT * FROM reminders WHERE patient_id = ? AND kind = ?", (patient_id, kind)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM reminders WHERE patient_id = ? AND kind = ?", (patient_id, kind)
+    ).fetchone()
     if row is None:
         abort(404, "No dose reminder: the patient has no regimen." if kind == "dose" else "No such reminder.")
     return schedule.reminder_out(row)
@@ -87,7 +99,9 @@ def put_my_reminder_settings(body):
     patient = auth.require_patient()
     conn = auth.app_conn()
     with write(conn):
-        conn.execute("UPDATE patients SET reminder_detail = ? WHERE id = ?", (int(body["detail"]), patient["id"]))
+        conn.execute(
+            "UPDATE patients SET reminder_detail = ? WHERE id = ?", (int(body["detail"]), patient["id"])
+        )
     return {"detail": body["detail"]}
 
 
@@ -98,8 +112,10 @@ def put_my_reminder_settings(body):
 def list_my_notifications(args):
     """List the in-app outbox, newest first (at most 200)."""
     patient = auth.require_patient()
-    sql = (f"SELECT id, kind, local_date, due_at, title, body, acked_at FROM deliveries"
-           f" WHERE patient_id = ? AND status IN {_VISIBLE}")
+    sql = (
+        f"SELECT id, kind, local_date, due_at, title, body, acked_at FROM deliveries"
+        f" WHERE patient_id = ? AND status IN {_VISIBLE}"
+    )
     params = [patient["id"]]
     if args["since"] is not None:
         sql += " AND claimed_at > ?"
@@ -117,12 +133,16 @@ def ack_my_notification(notification_id):
     patient = auth.require_patient()
     conn = auth.app_conn()
     with write(conn):
-        found = conn.execute(f"SELECT 1 FROM deliveries WHERE id = ? AND patient_id = ? AND status IN {_VISIBLE}",
-                             (notification_id, patient["id"])).fetchone()
+        found = conn.execute(
+            f"SELECT 1 FROM deliveries WHERE id = ? AND patient_id = ? AND status IN {_VISIBLE}",
+            (notification_id, patient["id"]),
+        ).fetchone()
         if found is None:
             abort(404, "No such notification.")
-        conn.execute("UPDATE deliveries SET acked_at = COALESCE(acked_at, ?) WHERE id = ?",
-                     (to_utc_text(utcnow()), notification_id))
+        conn.execute(
+            "UPDATE deliveries SET acked_at = COALESCE(acked_at, ?) WHERE id = ?",
+            (to_utc_text(utcnow()), notification_id),
+        )
 
 
 @blp.put("/me/push")
@@ -134,10 +154,12 @@ def put_my_push_token(body):
     patient = auth.require_patient()
     conn = auth.app_conn()
     with write(conn):
-        conn.execute("INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, ?, ?, ?)"
-                     " ON CONFLICT (patient_id) DO UPDATE SET platform = excluded.platform,"
-                     " token = excluded.token, updated_at = excluded.updated_at",
-                     (patient["id"], body["platform"], body["token"], to_utc_text(utcnow())))
+        conn.execute(
+            "INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (patient_id) DO UPDATE SET platform = excluded.platform,"
+            " token = excluded.token, updated_at = excluded.updated_at",
+            (patient["id"], body["platform"], body["token"], to_utc_text(utcnow())),
+        )
 
 
 @blp.delete("/me/push")

@@ -1,19 +1,29 @@
 """Clinician trend reports and their renderings, appointments, snapshots and the audit trail."""
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from diary import audit, auth
+from diary.api.blueprint import Blueprint
 from diary.clock import to_utc_text, utcnow
 from diary.db import write
 from diary.errors import abort
 from diary.reports import analysis, csv_export, fhir, service, snapshots
 from diary.reports import appointments as appointments_mod
 from diary.reports.fetch import resolve_period
-from diary.schemas.reports import (AppointmentIn, AppointmentListOut, AppointmentOut, AuditListOut,
-                                   PatientReportOut, ReportArgs, ReportOut, SnapshotIn, SnapshotListOut,
-                                   SnapshotOut, SnapshotSummaryOut)
+from diary.schemas.reports import (
+    AppointmentIn,
+    AppointmentListOut,
+    AppointmentOut,
+    AuditListOut,
+    PatientReportOut,
+    ReportArgs,
+    ReportOut,
+    SnapshotIn,
+    SnapshotListOut,
+    SnapshotOut,
+    SnapshotSummaryOut,
+)
 
 blp = Blueprint("reports", __name__, description="Trend reports, exports, appointments, snapshots, audit")
 BEARER = [{"bearer": []}]
@@ -64,8 +74,11 @@ def get_report(args, patient_id):
 
 @blp.get("/patients/<patient_id>/export.csv")
 @blp.arguments(ReportArgs(), location="query")
-@blp.response(200, {"type": "string", "description": "CSV, one row per day; columns in diary/reports/csv_export.py."},
-              content_type="text/csv")
+@blp.response(
+    200,
+    {"type": "string", "description": "CSV, one row per day; columns in diary/reports/csv_export.py."},
+    content_type="text/csv",
+)
 @blp.doc(security=BEARER)
 def export_csv(args, patient_id):
     """Export the period's days as CSV (one row per day)."""
@@ -73,14 +86,18 @@ def export_csv(args, patient_id):
     text = csv_export.render_csv(service.days_of(inputs, start, end))
     _audited(clinician, "export_csv", patient_id)
     filename = f"diary-{patient['id']}-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @blp.get("/patients/<patient_id>/fhir")
 @blp.arguments(ReportArgs(), location="query")
-@blp.response(200, {"type": "object", "description": "FHIR R4 Bundle of type collection."},
-              content_type=fhir.FHIR_MIMETYPE)
+@blp.response(
+    200,
+    {"type": "object", "description": "FHIR R4 Bundle of type collection."},
+    content_type=fhir.FHIR_MIMETYPE,
+)
 @blp.doc(security=BEARER)
 def export_fhir(args, patient_id):
     """Export the period as a FHIR R4 collection Bundle."""
@@ -113,8 +130,9 @@ def create_appointment(body, patient_id):
     clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     with write(conn):
-        return appointments_mod.create_appointment(conn, patient["id"], body["starts_at"], body["note"],
-                                                   clinician["id"], utcnow())
+        return appointments_mod.create_appointment(
+            conn, patient["id"], body["starts_at"], body["note"], clinician["id"], utcnow()
+        )
 
 
 @blp.get("/patients/<patient_id>/appointments")
@@ -137,13 +155,18 @@ def create_snapshot(body, patient_id):
     clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     appointment_id = body.get("appointment_id")
-    if appointment_id is not None and appointments_mod.get_appointment(conn, patient["id"], appointment_id) is None:
+    if (
+        appointment_id is not None
+        and appointments_mod.get_appointment(conn, patient["id"], appointment_id) is None
+    ):
         abort(422, "No such appointment for this patient.", errors={"json": {"appointment_id": ["Unknown."]}})
     now = utcnow()
     start, end = _period(conn, patient, body, now, location="json")
     document = snapshots.build_document(conn, patient, start, end, _lag_days(), now)
     with write(conn):
-        summary = snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"], appointment_id)
+        summary = snapshots.store_snapshot(
+            conn, patient["id"], document, now, clinician["id"], appointment_id
+        )
         audit.clinician_read(conn, clinician, "create_snapshot", patient_id)
     return summary
 

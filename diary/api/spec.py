@@ -25,7 +25,7 @@ class ErrorResponses(BasePlugin):
                 continue
             responses = operation.setdefault("responses", {})
 
-            def add(code):
+            def add(code, responses=responses):
                 # flask-smorest registers one lazy response per status, named after it.
                 if str(code) not in {str(k) for k in responses}:
                     responses[code] = HTTPStatus(code).name

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -25,8 +24,14 @@ class Outcome:
 
 def payload(delivery_id, patient_id, platform, token, title, body):
     """Build the push body: ids, routing and the text, nothing about the patient's health."""
-    return {"delivery_id": delivery_id, "patient_id": patient_id,
-            "platform": platform, "token": token, "title": title, "body": body}
+    return {
+        "delivery_id": delivery_id,
+        "patient_id": patient_id,
+        "platform": platform,
+        "token": token,
+        "title": title,
+        "body": body,
+    }
 
 
 def encode(data):
@@ -59,24 +64,32 @@ class Webhook:
         url = config.get("PUSH_WEBHOOK_URL") or ""
         if not url:
             return None
-        return cls(url, config.get("PUSH_WEBHOOK_SECRET") or "",
-                   float(config.get("PUSH_WEBHOOK_TIMEOUT_SECONDS") or 5))
+        return cls(
+            url,
+            config.get("PUSH_WEBHOOK_SECRET") or "",
+            float(config.get("PUSH_WEBHOOK_TIMEOUT_SECONDS") or 5),
+        )
 
     def send(self, delivery_id, data):
         """POST one delivery; the delivery id is the Idempotency-Key so a resend is recognisable."""
         raw = encode(data)
-        request = urllib.request.Request(self.url, data=raw, method="POST", headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": delivery_id,
-            "X-Diary-Signature": signature(self.secret, raw),
-        })
+        request = urllib.request.Request(
+            self.url,
+            data=raw,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": delivery_id,
+                "X-Diary-Signature": signature(self.secret, raw),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
             exc.close()
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return Outcome(RETRY, None, f"{type(exc).__name__}: {reason}"[:_MAX_ERROR])
         except (ValueError, http.client.HTTPException) as exc:

@@ -63,8 +63,12 @@ def preview_command(patient_id, days, now_text):
 
 
 @click.command("scheduler")
-@click.option("--tick-seconds", type=click.IntRange(1, 3600), default=None,
-              help="Seconds between ticks (default: SCHEDULER_TICK_SECONDS).")
+@click.option(
+    "--tick-seconds",
+    type=click.IntRange(1, 3600),
+    default=None,
+    help="Seconds between ticks (default: SCHEDULER_TICK_SECONDS).",
+)
 def scheduler(tick_seconds):
     """Run the reminder scheduler (one per database) until SIGTERM."""
     config = configmod.load()

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import timezone
+from datetime import UTC
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -46,15 +46,16 @@ def acquire_lock(database):
     scheduler never leaves a stale lock behind.
     """
     path = lock_path(database)
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 (held for the life of the process)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise AlreadyRunning(f"another diary scheduler (pid {holder}) is already running on this "
-                             f"database; lock file {path}") from None
+        raise AlreadyRunning(
+            f"another diary scheduler (pid {holder}) is already running on this database; lock file {path}"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
@@ -69,8 +70,10 @@ def run(config, tick_seconds=None):
         return 2
     database = config["DATABASE"]
     if not os.path.exists(database) or dbmod.pending_migrations(database):
-        print(f"diary scheduler: database {database} is missing or not migrated; run `diary migrate`",
-              file=sys.stderr)
+        print(
+            f"diary scheduler: database {database} is missing or not migrated; run `diary migrate`",
+            file=sys.stderr,
+        )
         return 2
     try:
         lock = acquire_lock(database)
@@ -110,11 +113,18 @@ def _serve(config, database, interval):
             idle.set()
 
     # One worker: ticks never overlap, whatever APScheduler decides.
-    scheduler = BlockingScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)})
-    scheduler.add_job(tick_job, "interval", seconds=interval, id="tick", next_run_time=utcnow(),
-                      coalesce=True, max_instances=1,
-                      # A tick late by more than one interval is skipped: the next one catches up.
-                      misfire_grace_time=interval)
+    scheduler = BlockingScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(1)})
+    scheduler.add_job(
+        tick_job,
+        "interval",
+        seconds=interval,
+        id="tick",
+        next_run_time=utcnow(),
+        coalesce=True,
+        max_instances=1,
+        # A tick late by more than one interval is skipped: the next one catches up.
+        misfire_grace_time=interval,
+    )
 
     def on_signal(signum, frame):
         if stop.is_set():
@@ -129,8 +139,11 @@ def _serve(config, database, interval):
         # start() would be overwritten by start() and the process would hang.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         log.info("scheduler started: database %s, tick every %s s", database, interval)
-        print(f"diary scheduler: running, tick every {interval} s (pid {os.getpid()})",
-              file=sys.stderr, flush=True)
+        print(
+            f"diary scheduler: running, tick every {interval} s (pid {os.getpid()})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     for signum in _STOP_SIGNALS:

@@ -4,7 +4,7 @@ Nothing here reads the clock, the environment or the database: every function
 takes plain values and an explicit instant.
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from diary.units import ug_to_mg
@@ -47,7 +47,7 @@ def due_at(local_date, wall_time, tz):
     happens twice in autumn takes its first occurrence.
     """
     local = datetime.combine(local_date, wall_time, tzinfo=ZoneInfo(tz)).replace(fold=0)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def local_date_of(instant, tz):

@@ -31,14 +31,20 @@ def ensure_default_reminders(conn, patient_id, now):
     """
     with _transaction(conn):
         now_text = to_utc_text(now)
-        regimen = conn.execute("SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone()
-        conn.execute("INSERT INTO reminders (patient_id, kind, time, updated_at) VALUES (?, 'diary', ?, ?)"
-                     " ON CONFLICT (patient_id, kind) DO NOTHING",
-                     (patient_id, rules.DEFAULT_DIARY_TIME, now_text))
+        regimen = conn.execute(
+            "SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO reminders (patient_id, kind, time, updated_at) VALUES (?, 'diary', ?, ?)"
+            " ON CONFLICT (patient_id, kind) DO NOTHING",
+            (patient_id, rules.DEFAULT_DIARY_TIME, now_text),
+        )
         if regimen is not None:
-            conn.execute("INSERT INTO reminders (patient_id, kind, time, follows_regimen, updated_at)"
-                         " VALUES (?, 'dose', ?, 1, ?) ON CONFLICT (patient_id, kind) DO NOTHING",
-                         (patient_id, regimen["dose_time"], now_text))
+            conn.execute(
+                "INSERT INTO reminders (patient_id, kind, time, follows_regimen, updated_at)"
+                " VALUES (?, 'dose', ?, 1, ?) ON CONFLICT (patient_id, kind) DO NOTHING",
+                (patient_id, regimen["dose_time"], now_text),
+            )
         recompute_for_patient(conn, patient_id, now)
 
 
@@ -54,33 +60,56 @@ def recompute_for_patient(conn, patient_id, now):
         patient = conn.execute("SELECT timezone FROM patients WHERE id = ?", (patient_id,)).fetchone()
         if patient is None:
             return
-        regimen = conn.execute("SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone()
-        for reminder in conn.execute("SELECT * FROM reminders WHERE patient_id = ?", (patient_id,)).fetchall():
+        regimen = conn.execute(
+            "SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
+        for reminder in conn.execute(
+            "SELECT * FROM reminders WHERE patient_id = ?", (patient_id,)
+        ).fetchall():
             wall_time = reminder["time"]
             if reminder["kind"] == "dose" and reminder["follows_regimen"] and regimen is not None:
                 wall_time = regimen["dose_time"]
             active = reminder["enabled"] and (reminder["kind"] != "dose" or regimen is not None)
-            if active and reminder["next_due_utc"] is not None and reminder["next_due_utc"] <= to_utc_text(now):
+            if (
+                active
+                and reminder["next_due_utc"] is not None
+                and reminder["next_due_utc"] <= to_utc_text(now)
+            ):
                 # Due but not yet claimed (ticks are seconds apart): it is the
                 # current occurrence, and recomputing past it would drop it.
-                nxt = (date.fromisoformat(reminder["next_local_date"]), parse_utc_text(reminder["next_due_utc"]))
+                nxt = (
+                    date.fromisoformat(reminder["next_local_date"]),
+                    parse_utc_text(reminder["next_due_utc"]),
+                )
             elif active:
                 nxt = _next(conn, reminder["id"], wall_time, reminder["days"], patient["timezone"], now)
             else:
                 nxt = None
-            conn.execute("UPDATE reminders SET time = ?, next_due_utc = ?, next_local_date = ? WHERE id = ?",
-                         (wall_time, to_utc_text(nxt[1]) if nxt else None,
-                          nxt[0].isoformat() if nxt else None, reminder["id"]))
+            conn.execute(
+                "UPDATE reminders SET time = ?, next_due_utc = ?, next_local_date = ? WHERE id = ?",
+                (
+                    wall_time,
+                    to_utc_text(nxt[1]) if nxt else None,
+                    nxt[0].isoformat() if nxt else None,
+                    reminder["id"],
+                ),
+            )
 
 
 def _next(conn, reminder_id, wall_time, days_text, tz, now):
     # Dates from two days back in the new zone: any later date may already
     # have been delivered under the old zone.
     since = (rules.local_date_of(now, tz) - timedelta(days=2)).isoformat()
-    delivered = frozenset(r[0] for r in conn.execute(
-        "SELECT local_date FROM deliveries WHERE reminder_id = ? AND local_date >= ?", (reminder_id, since)))
-    return rules.next_occurrence(rules.parse_time(wall_time), rules.parse_days(days_text), tz, now,
-                                 delivered=delivered)
+    delivered = frozenset(
+        r[0]
+        for r in conn.execute(
+            "SELECT local_date FROM deliveries WHERE reminder_id = ? AND local_date >= ?",
+            (reminder_id, since),
+        )
+    )
+    return rules.next_occurrence(
+        rules.parse_time(wall_time), rules.parse_days(days_text), tz, now, delivered=delivered
+    )
 
 
 def upcoming(conn, patient_id, now, days=7):
@@ -91,8 +120,9 @@ def upcoming(conn, patient_id, now, days=7):
     tz = patient["timezone"]
     until = now + timedelta(days=days)
     found = []
-    for reminder in conn.execute("SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind",
-                                 (patient_id,)).fetchall():
+    for reminder in conn.execute(
+        "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind", (patient_id,)
+    ).fetchall():
         if reminder["next_due_utc"] is None:
             continue
         due = parse_utc_text(reminder["next_due_utc"])
@@ -100,9 +130,14 @@ def upcoming(conn, patient_id, now, days=7):
         wall = rules.parse_time(reminder["time"])
         rule_days = rules.parse_days(reminder["days"])
         while due <= until:
-            found.append({"kind": reminder["kind"], "local_date": local_date,
-                          "local": due.astimezone(ZoneInfo(tz)).isoformat(),
-                          "utc": to_utc_text(due)})
+            found.append(
+                {
+                    "kind": reminder["kind"],
+                    "local_date": local_date,
+                    "local": due.astimezone(ZoneInfo(tz)).isoformat(),
+                    "utc": to_utc_text(due),
+                }
+            )
             nxt = rules.next_occurrence(wall, rule_days, tz, due, after_date=date.fromisoformat(local_date))
             if nxt is None:
                 break
@@ -119,22 +154,39 @@ def put_reminder(conn, patient_id, kind, data, now):
     """
     with _transaction(conn):
         ensure_default_reminders(conn, patient_id, now)
-        regimen = conn.execute("SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone()
+        regimen = conn.execute(
+            "SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
         if kind == "dose" and regimen is None:
             return None
         follows = int(kind == "dose" and data["time"] == regimen["dose_time"])
-        conn.execute("UPDATE reminders SET time = ?, days = ?, enabled = ?, follows_regimen = ?, updated_at = ?"
-                     " WHERE patient_id = ? AND kind = ?",
-                     (data["time"], rules.format_days(data["days"]), int(data["enabled"]), follows,
-                      to_utc_text(now), patient_id, kind))
+        conn.execute(
+            "UPDATE reminders SET time = ?, days = ?, enabled = ?, follows_regimen = ?, updated_at = ?"
+            " WHERE patient_id = ? AND kind = ?",
+            (
+                data["time"],
+                rules.format_days(data["days"]),
+                int(data["enabled"]),
+                follows,
+                to_utc_text(now),
+                patient_id,
+                kind,
+            ),
+        )
         recompute_for_patient(conn, patient_id, now)
-        return conn.execute("SELECT * FROM reminders WHERE patient_id = ? AND kind = ?",
-                            (patient_id, kind)).fetchone()
+        return conn.execute(
+            "SELECT * FROM reminders WHERE patient_id = ? AND kind = ?", (patient_id, kind)
+        ).fetchone()
 
 
 def reminder_out(row):
     """Shape a reminders row for JSON."""
-    return {"kind": row["kind"], "time": row["time"], "days": sorted(rules.parse_days(row["days"]),
-                                                                     key=rules.DAY_NAMES.index),
-            "enabled": bool(row["enabled"]), "follows_regimen": bool(row["follows_regimen"]),
-            "next_due_at": row["next_due_utc"], "next_local_date": row["next_local_date"]}
+    return {
+        "kind": row["kind"],
+        "time": row["time"],
+        "days": sorted(rules.parse_days(row["days"]), key=rules.DAY_NAMES.index),
+        "enabled": bool(row["enabled"]),
+        "follows_regimen": bool(row["follows_regimen"]),
+        "next_due_at": row["next_due_utc"],
+        "next_local_date": row["next_local_date"],
+    }

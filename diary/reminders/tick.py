@@ -67,8 +67,12 @@ def _anything_due(conn, now_text):
     # Two indexed probes: a quiet tick must not take the write lock.
     if conn.execute("SELECT 1 FROM reminders WHERE next_due_utc <= ? LIMIT 1", (now_text,)).fetchone():
         return True
-    return conn.execute("SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
-                        (now_text,)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1", (now_text,)
+        ).fetchone()
+        is not None
+    )
 
 
 _DUE_SQL = """
@@ -93,8 +97,9 @@ def _claim_batch(conn, now, now_text, grace, webhook_on, counts):
 
 def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
     if not row["enabled"]:
-        conn.execute("UPDATE reminders SET next_due_utc = NULL, next_local_date = NULL WHERE id = ?",
-                     (row["id"],))
+        conn.execute(
+            "UPDATE reminders SET next_due_utc = NULL, next_local_date = NULL WHERE id = ?", (row["id"],)
+        )
         return
     tz = row["timezone"]
     wall = rules.parse_time(row["time"])
@@ -115,8 +120,10 @@ def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
         nxt = rules.next_occurrence(wall, days, tz, now, after_date=date.fromisoformat(local_date))
         due = None if nxt is None else nxt[1]
         local_date = None if nxt is None else nxt[0].isoformat()
-    conn.execute("UPDATE reminders SET next_due_utc = ?, next_local_date = ? WHERE id = ?",
-                 (None if due is None else to_utc_text(due), local_date if due else None, row["id"]))
+    conn.execute(
+        "UPDATE reminders SET next_due_utc = ?, next_local_date = ? WHERE id = ?",
+        (None if due is None else to_utc_text(due), local_date if due else None, row["id"]),
+    )
 
 
 def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, webhook_on, counts):
@@ -137,9 +144,21 @@ def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, we
         " status, title, body, attempts, next_attempt_at, sent_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (reminder_id, local_date) DO NOTHING",
-        (delivery_id, row["id"], row["patient_id"], row["kind"], local_date, to_utc_text(due), now_text,
-         status, title, body, 1 if status == "sent" else 0,
-         now_text if status == "pending" else None, now_text if status == "sent" else None),
+        (
+            delivery_id,
+            row["id"],
+            row["patient_id"],
+            row["kind"],
+            local_date,
+            to_utc_text(due),
+            now_text,
+            status,
+            title,
+            body,
+            1 if status == "sent" else 0,
+            now_text if status == "pending" else None,
+            now_text if status == "sent" else None,
+        ),
     ).rowcount
     if not inserted:
         return  # that local date already had its reminder
@@ -162,13 +181,19 @@ def _already_done(conn, kind, patient_id, local_date):
 def _text(conn, row, wall, local_date):
     if row["kind"] != "dose" or not row["reminder_detail"]:
         return rules.message(row["kind"], wall)
-    regimen = conn.execute("SELECT medication FROM regimens WHERE patient_id = ?",
-                           (row["patient_id"],)).fetchone()
-    steps = conn.execute("SELECT start_date, dose_ug FROM regimen_steps WHERE patient_id = ?",
-                         (row["patient_id"],)).fetchall()
-    return rules.message("dose", wall, detail=True,
-                         medication=regimen["medication"] if regimen else None,
-                         dose_ug=rules.planned_dose_ug([tuple(s) for s in steps], local_date))
+    regimen = conn.execute(
+        "SELECT medication FROM regimens WHERE patient_id = ?", (row["patient_id"],)
+    ).fetchone()
+    steps = conn.execute(
+        "SELECT start_date, dose_ug FROM regimen_steps WHERE patient_id = ?", (row["patient_id"],)
+    ).fetchall()
+    return rules.message(
+        "dose",
+        wall,
+        detail=True,
+        medication=regimen["medication"] if regimen else None,
+        dose_ug=rules.planned_dose_ug([tuple(s) for s in steps], local_date),
+    )
 
 
 _PENDING_SQL = """
@@ -190,8 +215,14 @@ def _send_pending(conn, now, now_text, grace, webhook, counts, should_stop, afte
             # The push channel went away since the claim: the outbox row is the delivery.
             _finish(conn, row["id"], now_text, "sent", None, counts)
         elif now > deadline:
-            _finish(conn, row["id"], now_text, "failed" if row["attempts"] else "expired",
-                    "grace window closed", counts)
+            _finish(
+                conn,
+                row["id"],
+                now_text,
+                "failed" if row["attempts"] else "expired",
+                "grace window closed",
+                counts,
+            )
         else:
             _push(conn, row, now, now_text, deadline, webhook, counts, after_post)
 
@@ -202,12 +233,15 @@ def _push(conn, row, now, now_text, deadline, webhook, counts, after_post):
         taken = conn.execute(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?"
             " WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
-            (to_utc_text(lease), row["id"], row["next_attempt_at"])).rowcount
+            (to_utc_text(lease), row["id"], row["next_attempt_at"]),
+        ).rowcount
         if not taken:
             return  # another tick holds it
         attempt_id = conn.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempted_at, channel, outcome)"
-            " VALUES (?, ?, 'webhook', 'in_flight')", (row["id"], now_text)).lastrowid
+            " VALUES (?, ?, 'webhook', 'in_flight')",
+            (row["id"], now_text),
+        ).lastrowid
     data = payload(row["id"], row["patient_id"], row["platform"], row["token"], row["title"], row["body"])
     outcome = webhook.send(row["id"], data)
     if after_post is not None:
@@ -221,12 +255,20 @@ def _push(conn, row, now, now_text, deadline, webhook, counts, after_post):
     else:
         status, outcome_name = "failed", "failed"
     with dbmod.write(conn):
-        conn.execute("UPDATE delivery_attempts SET outcome = ?, http_status = ?, error = ? WHERE id = ?",
-                     (outcome_name, outcome.http_status, outcome.error, attempt_id))
+        conn.execute(
+            "UPDATE delivery_attempts SET outcome = ?, http_status = ?, error = ? WHERE id = ?",
+            (outcome_name, outcome.http_status, outcome.error, attempt_id),
+        )
         conn.execute(
             "UPDATE deliveries SET status = ?, next_attempt_at = ?, sent_at = ?, last_error = ? WHERE id = ?",
-            (status, to_utc_text(retry_at) if status == "pending" else None,
-             now_text if status == "sent" else None, outcome.error, row["id"]))
+            (
+                status,
+                to_utc_text(retry_at) if status == "pending" else None,
+                now_text if status == "sent" else None,
+                outcome.error,
+                row["id"],
+            ),
+        )
     if status != "pending":
         counts[status] += 1
     if status == FAILED or outcome.result == RETRY:
@@ -238,6 +280,7 @@ def _finish(conn, delivery_id, now_text, status, error, counts):
         done = conn.execute(
             "UPDATE deliveries SET status = ?, next_attempt_at = NULL, sent_at = ?,"
             " last_error = COALESCE(?, last_error) WHERE id = ? AND status = 'pending'",
-            (status, now_text if status == "sent" else None, error, delivery_id)).rowcount
+            (status, now_text if status == "sent" else None, error, delivery_id),
+        ).rowcount
     if done:
         counts[status] += 1

@@ -30,9 +30,13 @@ MEASURES = ("pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function"
 # Scales as the entry schema documents them: pain and fatigue 0 none - 10 worst;
 # mood, sleep quality and function 0 worst - 10 best; more sleep is counted better.
 DIRECTIONS = {
-    "pain": "lower_is_better", "pain_worst": "lower_is_better", "fatigue": "lower_is_better",
-    "mood": "higher_is_better", "sleep_quality": "higher_is_better",
-    "function": "higher_is_better", "sleep_hours": "higher_is_better",
+    "pain": "lower_is_better",
+    "pain_worst": "lower_is_better",
+    "fatigue": "lower_is_better",
+    "mood": "higher_is_better",
+    "sleep_quality": "higher_is_better",
+    "function": "higher_is_better",
+    "sleep_hours": "higher_is_better",
 }
 CLASSIFIED_MEASURES = ("pain", "pain_worst")
 
@@ -174,8 +178,19 @@ def tracked_medication(regimen, doses):
     return max(sorted(counts), key=counts.get) if counts else None
 
 
-def build_report(patient, regimen, entries, doses, period_from, period_to, *,
-                 lag_days=DEFAULT_LAG_DAYS, opioids=frozenset(), today=None, series=True):
+def build_report(
+    patient,
+    regimen,
+    entries,
+    doses,
+    period_from,
+    period_to,
+    *,
+    lag_days=DEFAULT_LAG_DAYS,
+    opioids=frozenset(),
+    today=None,
+    series=True,
+):
     """Build the report structure for a patient's rows over an inclusive period.
 
     ``today`` (the patient's local date, when known) keeps a bedtime dose that
@@ -198,12 +213,16 @@ def build_report(patient, regimen, entries, doses, period_from, period_to, *,
 
     completeness = _completeness(in_period, lo, hi)
     comparison = _baseline_comparison(by_day, regimen, steps, hi, max(lo, hi - CURRENT_DAYS + 1))
-    dose_part = _doses(regimen, steps, live_doses, by_day, lo, hi, lag_days,
-                       _ordinal(today) if today is not None else None)
+    dose_part = _doses(
+        regimen, steps, live_doses, by_day, lo, hi, lag_days, _ordinal(today) if today is not None else None
+    )
     side_effects = _side_effects(in_period, steps, hi)
     report = {
-        "patient": {"id": patient["id"], "display_name": patient["display_name"],
-                    "timezone": patient["timezone"]},
+        "patient": {
+            "id": patient["id"],
+            "display_name": patient["display_name"],
+            "timezone": patient["timezone"],
+        },
         "period": {"from": names[0], "to": names[-1], "days": hi - lo + 1},
         "regimen": _regimen_out(regimen, steps),
         "completeness": completeness,
@@ -219,8 +238,10 @@ def build_report(patient, regimen, entries, doses, period_from, period_to, *,
 def _regimen_out(regimen, steps):
     if not regimen:
         return None
-    return {"medication": regimen["medication"],
-            "steps": [{"start_date": _iso(o), "dose_mg": ug_to_mg(ug)} for o, ug in steps]}
+    return {
+        "medication": regimen["medication"],
+        "steps": [{"start_date": _iso(o), "dose_mg": ug_to_mg(ug)} for o, ug in steps],
+    }
 
 
 def _completeness(in_period, lo, hi):
@@ -230,8 +251,12 @@ def _completeness(in_period, lo, hi):
         longest = max(longest, o - previous - 1)
         previous = o
     longest = max(longest, hi - previous)
-    return {"days_logged": len(in_period), "days_in_period": days,
-            "fraction": round(len(in_period) / days, 3), "longest_gap_days": longest}
+    return {
+        "days_logged": len(in_period),
+        "days_in_period": days,
+        "fraction": round(len(in_period) / days, 3),
+        "longest_gap_days": longest,
+    }
 
 
 def _measure(name, in_period, lo, hi, names, weeks):
@@ -284,10 +309,17 @@ def _weekly(slots, lo, weeks):
     out = []
     for monday, text in weeks:
         start = max(monday - lo, 0)
-        values = [v for v in slots[start:monday - lo + 7] if v is not None]
+        values = [v for v in slots[start : monday - lo + 7] if v is not None]
         if values:
-            out.append({"week_start": text, "n": len(values), "mean": round(sum(values) / len(values), 2),
-                        "min": min(values), "max": max(values)})
+            out.append(
+                {
+                    "week_start": text,
+                    "n": len(values),
+                    "mean": round(sum(values) / len(values), 2),
+                    "min": min(values),
+                    "max": max(values),
+                }
+            )
         else:
             out.append({"week_start": text, "n": 0, "mean": None, "min": None, "max": None})
     return out
@@ -305,10 +337,12 @@ def _window_values(by_day, start, end, name):
 def _baseline_comparison(by_day, regimen, steps, hi, current_from):
     pre = pre_treatment_window(regimen)
     pre_logged = pre is not None and any(
-        pre[0].toordinal() <= o <= pre[1].toordinal() for o in by_day if o <= hi)
+        pre[0].toordinal() <= o <= pre[1].toordinal() for o in by_day if o <= hi
+    )
     first_entry = min((o for o in by_day if o <= hi), default=None)
-    window = baseline_window(regimen, None if first_entry is None else date.fromordinal(first_entry),
-                             pre_logged)
+    window = baseline_window(
+        regimen, None if first_entry is None else date.fromordinal(first_entry), pre_logged
+    )
     current = {"from": _iso(current_from), "to": _iso(hi)}
     if window is None:
         baseline = {"from": None, "to": None, "source": "first_days"}
@@ -328,12 +362,17 @@ def _compare(name, base, cur):
     b, c = _mean_exact(base), _mean_exact(cur)
     change = None if b is None or c is None else c - b
     percent = None if change is None or b == 0 else change / b * 100
-    out = {"baseline_mean": _round(b), "current_mean": _round(c),
-           "change": _round(change), "percent_change": _round(percent, 1)}
+    out = {
+        "baseline_mean": _round(b),
+        "current_mean": _round(c),
+        "change": _round(change),
+        "percent_change": _round(percent, 1),
+    }
     if name in CLASSIFIED_MEASURES:
         out["classification"] = classify_pain_change(b, c, len(base), len(cur))
-        out["two_point_change"] = (None if out["classification"] == "insufficient_data"
-                                   else change <= -FARRAR_POINTS)
+        out["two_point_change"] = (
+            None if out["classification"] == "insufficient_data" else change <= -FARRAR_POINTS
+        )
     return out
 
 
@@ -381,9 +420,12 @@ def _doses(regimen, steps, doses, by_day, lo, hi, lag_days, today=None):
         else:
             streak += 1
             longest = max(longest, streak)
-    adherence = {"planned_days": planned, "taken_days": taken_count,
-                 "fraction": round(taken_count / planned, 3) if planned else None,
-                 "longest_missed_streak": longest}
+    adherence = {
+        "planned_days": planned,
+        "taken_days": taken_count,
+        "fraction": round(taken_count / planned, 3) if planned else None,
+        "longest_missed_streak": longest,
+    }
     return {"adherence": adherence, "levels": _levels(steps, by_day, lo, hi, lag_days)}
 
 
@@ -408,14 +450,19 @@ def _levels(steps, by_day, lo, hi, lag_days):
                 sleep.append(entry["sleep_quality"])
             if entry.get("fatigue") is not None:
                 fatigue.append(entry["fatigue"])
-        levels.append({
-            "dose_mg": ug_to_mg(ug), "from": _iso(first), "to": _iso(last),
-            "days": last - first + 1, "days_excluded": min(counted_from, last + 1) - first,
-            "pain_mean": round(sum(pain) / len(pain), 2) if pain else None,
-            "pain_median": _round(statistics.median(pain)) if pain else None,
-            "sleep_quality_mean": round(sum(sleep) / len(sleep), 2) if sleep else None,
-            "fatigue_mean": round(sum(fatigue) / len(fatigue), 2) if fatigue else None,
-        })
+        levels.append(
+            {
+                "dose_mg": ug_to_mg(ug),
+                "from": _iso(first),
+                "to": _iso(last),
+                "days": last - first + 1,
+                "days_excluded": min(counted_from, last + 1) - first,
+                "pain_mean": round(sum(pain) / len(pain), 2) if pain else None,
+                "pain_median": _round(statistics.median(pain)) if pain else None,
+                "sleep_quality_mean": round(sum(sleep) / len(sleep), 2) if sleep else None,
+                "fatigue_mean": round(sum(fatigue) / len(fatigue), 2) if fatigue else None,
+            }
+        )
     return levels
 
 
@@ -442,9 +489,14 @@ def _side_effects(in_period, steps, hi):
         # Resolved: quiet for the last 7 days of the period while the diary
         # went on (at least 3 entries after its last report), so silence is news.
         resolved = last <= hi - RESOLVED_QUIET_DAYS and entries_after >= RESOLVED_MIN_ENTRIES_AFTER
-        out[name] = {"days_reported": count, "first_date": _iso(first), "last_date": _iso(last),
-                     "max_severity": SEVERITY_NAMES.get(rank), "onset_days_after_dose_change": onset,
-                     "status": "resolved" if resolved else "active"}
+        out[name] = {
+            "days_reported": count,
+            "first_date": _iso(first),
+            "last_date": _iso(last),
+            "max_severity": SEVERITY_NAMES.get(rank),
+            "onset_days_after_dose_change": onset,
+            "status": "resolved" if resolved else "active",
+        }
     return out
 
 
@@ -453,38 +505,73 @@ def _flags(report, regimen, steps, doses, in_period, lo, hi, opioids):
     on_naltrexone = bool(regimen and steps and "naltrexone" in normalize_name(regimen["medication"]).split())
     if on_naltrexone:
         treated_from = max(lo, steps[0][0])
-        dosed = sorted({d["medication"] for d in doses if d["status"] == "taken"
-                        and treated_from <= _ordinal(d["local_date"]) <= hi})
+        dosed = sorted(
+            {
+                d["medication"]
+                for d in doses
+                if d["status"] == "taken" and treated_from <= _ordinal(d["local_date"]) <= hi
+            }
+        )
         found = find_opioids(dosed, opioids) + find_opioids(regimen.get("other_medications") or [], opioids)
         if found:
             names = ", ".join(sorted(set(found), key=str.lower))
-            flags.append({"code": "opioid_co_medication",
-                          "message": f"Opioid alongside naltrexone: {names}. Naltrexone blocks opioid "
-                                     "effect and can precipitate withdrawal."})
+            flags.append(
+                {
+                    "code": "opioid_co_medication",
+                    "message": f"Opioid alongside naltrexone: {names}. Naltrexone blocks opioid "
+                    "effect and can precipitate withdrawal.",
+                }
+            )
     pain = report["baseline_comparison"]["measures"]["pain"]
     if pain["classification"] != "insufficient_data":
         change, percent = pain["change"], pain["percent_change"]
         if change >= PAIN_WORSENING_POINTS or (percent is not None and percent >= PAIN_WORSENING_PERCENT):
-            flags.append({"code": "pain_worsening",
-                          "message": f"Pain up {change:+g} points"
-                                     + (f" ({percent:+g}%)" if percent is not None else "")
-                                     + " against baseline."})
+            flags.append(
+                {
+                    "code": "pain_worsening",
+                    "message": f"Pain up {change:+g} points"
+                    + (f" ({percent:+g}%)" if percent is not None else "")
+                    + " against baseline.",
+                }
+            )
     adherence = report["doses"]["adherence"]
-    if adherence["planned_days"] and Fraction(adherence["taken_days"], adherence["planned_days"]) < LOW_ADHERENCE:
-        flags.append({"code": "low_adherence",
-                      "message": f"Doses taken on {adherence['taken_days']} of "
-                                 f"{adherence['planned_days']} planned days (below 80%)."})
+    if (
+        adherence["planned_days"]
+        and Fraction(adherence["taken_days"], adherence["planned_days"]) < LOW_ADHERENCE
+    ):
+        flags.append(
+            {
+                "code": "low_adherence",
+                "message": f"Doses taken on {adherence['taken_days']} of "
+                f"{adherence['planned_days']} planned days (below 80%).",
+            }
+        )
     recent_from = hi - SEVERE_WINDOW_DAYS + 1
-    severe = sorted({effect["name"] for o, e in in_period if o >= recent_from
-                     for effect in e.get("side_effects") or () if effect.get("severity") == "severe"})
+    severe = sorted(
+        {
+            effect["name"]
+            for o, e in in_period
+            if o >= recent_from
+            for effect in e.get("side_effects") or ()
+            if effect.get("severity") == "severe"
+        }
+    )
     if severe:
-        flags.append({"code": "severe_side_effect",
-                      "message": f"Severe side effect in the last 7 days: {', '.join(severe)}."})
+        flags.append(
+            {
+                "code": "severe_side_effect",
+                "message": f"Severe side effect in the last 7 days: {', '.join(severe)}.",
+            }
+        )
     completeness = report["completeness"]
     if Fraction(completeness["days_logged"], completeness["days_in_period"]) < SPARSE_DIARY:
-        flags.append({"code": "sparse_diary",
-                      "message": f"Diary kept on {completeness['days_logged']} of "
-                                 f"{completeness['days_in_period']} days (below 50%)."})
+        flags.append(
+            {
+                "code": "sparse_diary",
+                "message": f"Diary kept on {completeness['days_logged']} of "
+                f"{completeness['days_in_period']} days (below 50%).",
+            }
+        )
     return flags
 
 
@@ -506,8 +593,9 @@ def daily_rows(regimen, entries, doses, period_from, period_to):
             row[name] = entry.get(name)
         row["dose_taken_mg"] = ug_to_mg(taken[o]) if o in taken else None
         row["planned_dose_mg"] = ug_to_mg(steps[i - 1][1]) if i else None
-        row["side_effects"] = [{"name": s["name"], "severity": s.get("severity")}
-                               for s in entry.get("side_effects") or ()]
+        row["side_effects"] = [
+            {"name": s["name"], "severity": s.get("severity")} for s in entry.get("side_effects") or ()
+        ]
         row["notes"] = entry.get("notes")
         row["logged"] = bool(entry)
         rows.append(row)
@@ -520,8 +608,10 @@ def patient_summary(report):
         "period": report["period"],
         "regimen": report["regimen"],
         "completeness": report["completeness"],
-        "measures": {name: {k: v for k, v in m.items() if k not in ("daily", "rolling_7d")}
-                     for name, m in report["measures"].items()},
+        "measures": {
+            name: {k: v for k, v in m.items() if k not in ("daily", "rolling_7d")}
+            for name, m in report["measures"].items()
+        },
         "baseline_comparison": report["baseline_comparison"],
         "doses": report["doses"],
         "side_effects": report["side_effects"],

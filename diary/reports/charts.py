@@ -67,8 +67,9 @@ def _date_ticks(axis, period):
         text = date.fromordinal(first + offset).isoformat()
         x = axis.x(text)
         anchor = "end" if k == count - 1 and count > 1 else "middle"
-        out.append(f'<text x="{_fmt(x)}" y="{axis.height - 5}" text-anchor="{anchor}" class="tick">'
-                   f'{text[5:]}</text>')
+        out.append(
+            f'<text x="{_fmt(x)}" y="{axis.height - 5}" text-anchor="{anchor}" class="tick">{text[5:]}</text>'
+        )
     return "".join(out)
 
 
@@ -76,8 +77,10 @@ def _frame(axis, period, grid_values):
     parts = []
     for value in grid_values:
         y = _fmt(axis.y(value))
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="#e5e7eb"/>'
-                     f'<text x="{LEFT - 4}" y="{y}" dy="3" text-anchor="end" class="tick">{value}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="#e5e7eb"/>'
+            f'<text x="{LEFT - 4}" y="{y}" dy="3" text-anchor="end" class="tick">{value}</text>'
+        )
     parts.append(_date_ticks(axis, period))
     return "".join(parts)
 
@@ -88,10 +91,12 @@ def _step_marks(axis, period, steps):
         if not (period["from"] <= step["start_date"] <= period["to"]):
             continue
         x = _fmt(axis.x(step["start_date"]) - axis.step / 2)
-        parts.append(f'<line x1="{x}" x2="{x}" y1="{TOP - 6}" y2="{axis.height - BOTTOM}" '
-                     f'stroke="{STEP_COLOUR}" stroke-dasharray="3 2" class="step"/>'
-                     f'<text x="{x}" y="{TOP - 8}" dx="2" class="step-label" fill="{STEP_COLOUR}">'
-                     f'{escape(step["dose_mg"])} mg</text>')
+        parts.append(
+            f'<line x1="{x}" x2="{x}" y1="{TOP - 6}" y2="{axis.height - BOTTOM}" '
+            f'stroke="{STEP_COLOUR}" stroke-dasharray="3 2" class="step"/>'
+            f'<text x="{x}" y="{TOP - 8}" dx="2" class="step-label" fill="{STEP_COLOUR}">'
+            f"{escape(step['dose_mg'])} mg</text>"
+        )
     return "".join(parts)
 
 
@@ -115,7 +120,8 @@ def _svg(chart_id, title, desc, body, height=HEIGHT):
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" class="chart-svg" '
         f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">'
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>'
-        f'{body}</svg>')
+        f"{body}</svg>"
+    )
 
 
 def line_chart(report, measure, title, scale, y_min, y_max):
@@ -125,16 +131,22 @@ def line_chart(report, measure, title, scale, y_min, y_max):
     steps = (report["regimen"] or {}).get("steps") or []
     axis = _Axis(period["from"], period["days"], y_min, y_max)
     grid = [y_min, (y_min + y_max) // 2, y_max]
-    body = (_frame(axis, period, grid) + _step_marks(axis, period, steps)
-            + f'<path d="{_dots_path(axis, data["daily"])}" stroke="{DAILY_COLOUR}" stroke-width="4" '
-              f'stroke-linecap="round" fill="none" class="daily"/>'
-            + f'<path d="{_series_path(axis, data["rolling_7d"])}" stroke="{MEAN_COLOUR}" stroke-width="2" '
-              f'fill="none" class="rolling"/>')
+    body = (
+        _frame(axis, period, grid)
+        + _step_marks(axis, period, steps)
+        + f'<path d="{_dots_path(axis, data["daily"])}" stroke="{DAILY_COLOUR}" stroke-width="4" '
+        f'stroke-linecap="round" fill="none" class="daily"/>'
+        + f'<path d="{_series_path(axis, data["rolling_7d"])}" stroke="{MEAN_COLOUR}" stroke-width="2" '
+        f'fill="none" class="rolling"/>'
+    )
     if data["n"]:
         last = data["rolling_7d"][-1]["value"] if data["rolling_7d"] else None
-        summary = (f"{data['n']} days logged of {period['days']}; mean {data['mean']}, "
-                   f"range {data['min']}-{data['max']}"
-                   + (f"; latest 7-day mean {last}" if last is not None else "") + ".")
+        summary = (
+            f"{data['n']} days logged of {period['days']}; mean {data['mean']}, "
+            f"range {data['min']}-{data['max']}"
+            + (f"; latest 7-day mean {last}" if last is not None else "")
+            + "."
+        )
     else:
         summary = f"No {title.lower()} logged in this period."
     desc = summary
@@ -144,9 +156,14 @@ def line_chart(report, measure, title, scale, y_min, y_max):
     daily = {p["date"]: p["value"] for p in data["daily"]}
     rows = [(day, daily.get(day, ""), rolling.get(day, "")) for day in sorted(set(daily) | set(rolling))]
     chart_id = "chart-" + measure
-    return {"id": chart_id, "title": f"{title} ({scale})", "summary": summary,
-            "svg": _svg(chart_id, f"{title} with 7-day mean", desc, body),
-            "columns": ("Date", title, "7-day mean"), "rows": rows}
+    return {
+        "id": chart_id,
+        "title": f"{title} ({scale})",
+        "summary": summary,
+        "svg": _svg(chart_id, f"{title} with 7-day mean", desc, body),
+        "columns": ("Date", title, "7-day mean"),
+        "rows": rows,
+    }
 
 
 def side_effect_chart(report, days):
@@ -162,10 +179,12 @@ def side_effect_chart(report, days):
     width = max(1.0, axis.step - 0.6)
     for i, name in enumerate(names):
         y0 = TOP + i * row_h
-        parts.append(f'<text x="{LEFT - 4}" y="{y0 + row_h - 4}" text-anchor="end" class="tick">'
-                     f'{escape(name.replace("_", " "))}</text>'
-                     f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y0 + row_h - 1}" y2="{y0 + row_h - 1}" '
-                     f'stroke="#e5e7eb"/>')
+        parts.append(
+            f'<text x="{LEFT - 4}" y="{y0 + row_h - 4}" text-anchor="end" class="tick">'
+            f"{escape(name.replace('_', ' '))}</text>"
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y0 + row_h - 1}" y2="{y0 + row_h - 1}" '
+            f'stroke="#e5e7eb"/>'
+        )
     rows_of = {name: i for i, name in enumerate(names)}
     for day in days:
         for effect in day["side_effects"]:
@@ -176,22 +195,49 @@ def side_effect_chart(report, days):
             h = (row_h - 3) * SEVERITY_HEIGHT.get(severity, 0.45)
             x = axis.x(day["date"]) - width / 2
             y = TOP + i * row_h + row_h - 1 - h
-            parts.append(f'<rect x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(width)}" height="{_fmt(h)}" '
-                         f'fill="{SEVERITY_COLOURS.get(severity, DAILY_COLOUR)}"/>')
+            parts.append(
+                f'<rect x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(width)}" height="{_fmt(h)}" '
+                f'fill="{SEVERITY_COLOURS.get(severity, DAILY_COLOUR)}"/>'
+            )
     if names:
-        summary = "; ".join(
-            f"{name.replace('_', ' ')}: {s['days_reported']} days from {s['first_date']} to {s['last_date']}, "
-            f"worst {s['max_severity']}, {s['status']}" for name, s in report["side_effects"].items()) + "."
+        summary = (
+            "; ".join(
+                f"{name.replace('_', ' ')}: {s['days_reported']} days from {s['first_date']} to {s['last_date']}, "
+                f"worst {s['max_severity']}, {s['status']}"
+                for name, s in report["side_effects"].items()
+            )
+            + "."
+        )
     else:
         summary = "No side effects reported in this period."
-    rows = [(name, s["days_reported"], s["first_date"], s["last_date"], s["max_severity"],
-             "" if s["onset_days_after_dose_change"] is None else s["onset_days_after_dose_change"],
-             s["status"]) for name, s in report["side_effects"].items()]
-    return {"id": "chart-side-effects", "title": "Side effects (mark height: mild, moderate, severe)",
-            "summary": summary,
-            "svg": _svg("chart-side-effects", "Side-effect timeline", summary, "".join(parts), height),
-            "columns": ("Side effect", "Days reported", "First", "Last", "Worst", "Onset (days after dose change)",
-                        "Status"), "rows": rows}
+    rows = [
+        (
+            name,
+            s["days_reported"],
+            s["first_date"],
+            s["last_date"],
+            s["max_severity"],
+            "" if s["onset_days_after_dose_change"] is None else s["onset_days_after_dose_change"],
+            s["status"],
+        )
+        for name, s in report["side_effects"].items()
+    ]
+    return {
+        "id": "chart-side-effects",
+        "title": "Side effects (mark height: mild, moderate, severe)",
+        "summary": summary,
+        "svg": _svg("chart-side-effects", "Side-effect timeline", summary, "".join(parts), height),
+        "columns": (
+            "Side effect",
+            "Days reported",
+            "First",
+            "Last",
+            "Worst",
+            "Onset (days after dose change)",
+            "Status",
+        ),
+        "rows": rows,
+    }
 
 
 def adherence_chart(report, days):
@@ -199,7 +245,10 @@ def adherence_chart(report, days):
     period = report["period"]
     height = TOP + BOTTOM + 24
     axis = _Axis(period["from"], period["days"], 0, 1, height)
-    parts = [_date_ticks(axis, period), _step_marks(axis, period, (report["regimen"] or {}).get("steps") or [])]
+    parts = [
+        _date_ticks(axis, period),
+        _step_marks(axis, period, (report["regimen"] or {}).get("steps") or []),
+    ]
     width = max(1.0, axis.step - 0.6)
     weeks = {}
     for day in days:
@@ -209,22 +258,30 @@ def adherence_chart(report, days):
         x = _fmt(axis.x(day["date"]) - width / 2)
         colour, y, h = ("#15803d", TOP, 22) if taken else ("#dc2626", TOP + 14, 8)
         parts.append(f'<rect x="{x}" y="{y}" width="{_fmt(width)}" height="{h}" fill="{colour}"/>')
-        monday = date.fromordinal(date.fromisoformat(day["date"]).toordinal()
-                                  - date.fromisoformat(day["date"]).weekday()).isoformat()
+        monday = date.fromordinal(
+            date.fromisoformat(day["date"]).toordinal() - date.fromisoformat(day["date"]).weekday()
+        ).isoformat()
         week = weeks.setdefault(monday, [0, 0])
         week[0] += 1
         week[1] += taken
     adherence = report["doses"]["adherence"]
     if adherence["planned_days"]:
-        summary = (f"Doses taken on {adherence['taken_days']} of {adherence['planned_days']} planned days "
-                   f"({round(adherence['fraction'] * 100)}%); longest run of missed days "
-                   f"{adherence['longest_missed_streak']}. Tall green marks: taken; short red marks: missed.")
+        summary = (
+            f"Doses taken on {adherence['taken_days']} of {adherence['planned_days']} planned days "
+            f"({round(adherence['fraction'] * 100)}%); longest run of missed days "
+            f"{adherence['longest_missed_streak']}. Tall green marks: taken; short red marks: missed."
+        )
     else:
         summary = "No planned doses in this period (no regimen step in force)."
     rows = [(monday, planned, taken) for monday, (planned, taken) in sorted(weeks.items())]
-    return {"id": "chart-adherence", "title": "Dose adherence", "summary": summary,
-            "svg": _svg("chart-adherence", "Dose adherence", summary, "".join(parts), height),
-            "columns": ("Week starting", "Planned days", "Taken days"), "rows": rows}
+    return {
+        "id": "chart-adherence",
+        "title": "Dose adherence",
+        "summary": summary,
+        "svg": _svg("chart-adherence", "Dose adherence", summary, "".join(parts), height),
+        "columns": ("Week starting", "Planned days", "Taken days"),
+        "rows": rows,
+    }
 
 
 def _cell(value):
@@ -234,8 +291,9 @@ def _cell(value):
 
 def table_body(rows):
     """Render table rows as escaped HTML in one pass (cheaper than a template loop per cell)."""
-    return Markup("".join(
-        "<tr><td>" + "</td><td>".join(_cell(cell) for cell in row) + "</td></tr>" for row in rows))
+    return Markup(
+        "".join("<tr><td>" + "</td><td>".join(_cell(cell) for cell in row) + "</td></tr>" for row in rows)
+    )
 
 
 def all_charts(report, days):

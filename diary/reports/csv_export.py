@@ -39,7 +39,14 @@ def render_csv(days):
     writer.writerow(COLUMNS)
     for day in days:
         effects = ";".join(f"{s['name']}:{s['severity']}" for s in day["side_effects"])
-        writer.writerow([day["date"]] + [_cell(day[m]) for m in MEASURES] + [
-            _cell(day["dose_taken_mg"]), _cell(day["planned_dose_mg"]), effects,
-            _cell(_safe_text(day["notes"]))])
+        writer.writerow(
+            [day["date"]]
+            + [_cell(day[m]) for m in MEASURES]
+            + [
+                _cell(day["dose_taken_mg"]),
+                _cell(day["planned_dose_mg"]),
+                effects,
+                _cell(_safe_text(day["notes"])),
+            ]
+        )
     return out.getvalue()

@@ -11,8 +11,18 @@ from diary.clock import parse_utc_text
 from diary.reports import analysis
 from diary.schemas.reports import MAX_PERIOD_DAYS
 
-ENTRY_COLUMNS = ("date", "pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function",
-                 "sleep_hours", "side_effects", "notes")
+ENTRY_COLUMNS = (
+    "date",
+    "pain",
+    "pain_worst",
+    "fatigue",
+    "mood",
+    "sleep_quality",
+    "function",
+    "sleep_hours",
+    "side_effects",
+    "notes",
+)
 DOSE_COLUMNS = ("id", "medication", "amount_ug", "local_date", "status", "taken_at")
 
 
@@ -29,8 +39,9 @@ def entry_windows(conn, patient_id, regimen, period_from, period_to):
     pre = analysis.pre_treatment_window(regimen)
     if pre is not None and pre[0] <= period_to:
         windows.append((pre[0], min(pre[1], period_to)))
-    first = conn.execute("SELECT min(date) FROM entries WHERE patient_id = ? AND deleted = 0",
-                         (patient_id,)).fetchone()[0]
+    first = conn.execute(
+        "SELECT min(date) FROM entries WHERE patient_id = ? AND deleted = 0", (patient_id,)
+    ).fetchone()[0]
     if first is not None and first < period_from.isoformat():
         start = date.fromisoformat(first)
         windows.append((start, min(start + timedelta(days=analysis.BASELINE_DAYS - 1), period_to)))
@@ -43,9 +54,15 @@ def load_entries(conn, patient_id, windows):
     params = [patient_id]
     for start, end in windows:
         params += [start.isoformat(), end.isoformat()]
-    rows = _plain_cursor(conn).execute(
-        f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
-        f"WHERE patient_id = ? AND deleted = 0 AND ({where}) ORDER BY date", params).fetchall()
+    rows = (
+        _plain_cursor(conn)
+        .execute(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
+            f"WHERE patient_id = ? AND deleted = 0 AND ({where}) ORDER BY date",
+            params,
+        )
+        .fetchall()
+    )
     entries = []
     for row in rows:
         entry = dict(zip(ENTRY_COLUMNS, row))
@@ -57,10 +74,15 @@ def load_entries(conn, patient_id, windows):
 
 def load_doses(conn, patient_id, period_from, period_to):
     """Load the live doses of a patient whose local date lies in the period."""
-    rows = _plain_cursor(conn).execute(
-        f"SELECT {', '.join(DOSE_COLUMNS)} FROM doses WHERE patient_id = ? AND deleted = 0 "
-        "AND local_date BETWEEN ? AND ? ORDER BY local_date, taken_at",
-        (patient_id, period_from.isoformat(), period_to.isoformat())).fetchall()
+    rows = (
+        _plain_cursor(conn)
+        .execute(
+            f"SELECT {', '.join(DOSE_COLUMNS)} FROM doses WHERE patient_id = ? AND deleted = 0 "
+            "AND local_date BETWEEN ? AND ? ORDER BY local_date, taken_at",
+            (patient_id, period_from.isoformat(), period_to.isoformat()),
+        )
+        .fetchall()
+    )
     return [dict(zip(DOSE_COLUMNS, row)) for row in rows]
 
 
@@ -69,8 +91,11 @@ def load_inputs(conn, patient, period_from, period_to):
     regimen = people.get_regimen(conn, patient["id"])
     windows = entry_windows(conn, patient["id"], regimen, period_from, period_to)
     return {
-        "patient": {"id": patient["id"], "display_name": patient["display_name"],
-                    "timezone": patient["timezone"]},
+        "patient": {
+            "id": patient["id"],
+            "display_name": patient["display_name"],
+            "timezone": patient["timezone"],
+        },
         "regimen": regimen,
         "entries": load_entries(conn, patient["id"], windows),
         "doses": load_doses(conn, patient["id"], period_from, period_to),
@@ -91,14 +116,18 @@ def resolve_period(conn, patient, period_from, period_to, now):
     """
     today = analysis.local_today(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
-        today, appointment_days(conn, patient["id"], patient["timezone"]))
+        today, appointment_days(conn, patient["id"], patient["timezone"])
+    )
     end = period_to or default_to
-    start = period_from or (default_from if default_from <= end else end - timedelta(
-        days=analysis.DEFAULT_PERIOD_DAYS - 1))
+    start = period_from or (
+        default_from if default_from <= end else end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
+    )
     # With one end given, the default other end can leave the period upside down or
     # too long (from alone, in the future or decades back): refuse, never crash or churn.
     if start > end:
-        raise ValidationError({"from": ["Must not be after the last day (default: today in the patient's zone)."]})
+        raise ValidationError(
+            {"from": ["Must not be after the last day (default: today in the patient's zone)."]}
+        )
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationError({"from": [f"A report covers at most {MAX_PERIOD_DAYS} days."]})
     return start, end

@@ -59,31 +59,61 @@ def render_bundle(report, doses, generated_at_text=None):
     patient = report["patient"]
     patient_id = _id("patient", patient["id"])
     subject = {"reference": "urn:uuid:" + patient_id}
-    entries = [{"fullUrl": "urn:uuid:" + patient_id, "resource": {
-        "resourceType": "Patient", "id": patient_id,
-        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": patient["id"]}],
-        "name": [{"text": patient["display_name"]}]}}]
+    entries = [
+        {
+            "fullUrl": "urn:uuid:" + patient_id,
+            "resource": {
+                "resourceType": "Patient",
+                "id": patient_id,
+                "identifier": [{"system": PATIENT_ID_SYSTEM, "value": patient["id"]}],
+                "name": [{"text": patient["display_name"]}],
+            },
+        }
+    ]
     for measure, (system, code, display) in MEASURE_CODES.items():
         concept = {"coding": [{"system": system, "code": code, "display": display}], "text": display}
         for point in report["measures"][measure]["daily"]:
             rid = _id(patient["id"], measure, point["date"])
-            entries.append({"fullUrl": "urn:uuid:" + rid, "resource": {
-                "resourceType": "Observation", "id": rid, "status": "final", "category": [SURVEY],
-                "code": concept, "subject": subject, "effectiveDateTime": point["date"],
-                "valueQuantity": _quantity(measure, point["value"])}})
+            entries.append(
+                {
+                    "fullUrl": "urn:uuid:" + rid,
+                    "resource": {
+                        "resourceType": "Observation",
+                        "id": rid,
+                        "status": "final",
+                        "category": [SURVEY],
+                        "code": concept,
+                        "subject": subject,
+                        "effectiveDateTime": point["date"],
+                        "valueQuantity": _quantity(measure, point["value"]),
+                    },
+                }
+            )
     for dose in doses:
         if dose["status"] != "taken":
             continue
         rid = _id(patient["id"], "dose", dose["id"])
         mg = ug_to_mg(dose["amount_ug"])
-        entries.append({"fullUrl": "urn:uuid:" + rid, "resource": {
-            "resourceType": "MedicationAdministration", "id": rid, "status": "completed",
-            "medicationCodeableConcept": {"text": dose["medication"]}, "subject": subject,
-            "effectiveDateTime": dose["taken_at"],
-            "dosage": {"dose": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}}})
-    bundle = {"resourceType": "Bundle", "id": _id("bundle", patient["id"], report["period"]["from"],
-                                                     report["period"]["to"]),
-              "type": "collection", "entry": entries}
+        entries.append(
+            {
+                "fullUrl": "urn:uuid:" + rid,
+                "resource": {
+                    "resourceType": "MedicationAdministration",
+                    "id": rid,
+                    "status": "completed",
+                    "medicationCodeableConcept": {"text": dose["medication"]},
+                    "subject": subject,
+                    "effectiveDateTime": dose["taken_at"],
+                    "dosage": {"dose": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}},
+                },
+            }
+        )
+    bundle = {
+        "resourceType": "Bundle",
+        "id": _id("bundle", patient["id"], report["period"]["from"], report["period"]["to"]),
+        "type": "collection",
+        "entry": entries,
+    }
     if generated_at_text:
         bundle["timestamp"] = generated_at_text
     return bundle

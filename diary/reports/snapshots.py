@@ -26,25 +26,40 @@ def store_snapshot(conn, patient_id, document, now, created_by=None, appointment
     conn.execute(
         "INSERT INTO report_snapshots (id, patient_id, created_at, created_by, appointment_id, "
         "period_from, period_to, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (snapshot_id, patient_id, to_utc_text(now), created_by, appointment_id, period["from"],
-         period["to"], service.to_json(document).decode()))
+        (
+            snapshot_id,
+            patient_id,
+            to_utc_text(now),
+            created_by,
+            appointment_id,
+            period["from"],
+            period["to"],
+            service.to_json(document).decode(),
+        ),
+    )
     if appointment_id is not None:
-        conn.execute("UPDATE appointments SET snapshot_id = ? WHERE id = ? AND snapshot_id IS NULL",
-                     (snapshot_id, appointment_id))
+        conn.execute(
+            "UPDATE appointments SET snapshot_id = ? WHERE id = ? AND snapshot_id IS NULL",
+            (snapshot_id, appointment_id),
+        )
     return get_summary(conn, patient_id, snapshot_id)
 
 
 def get_summary(conn, patient_id, snapshot_id):
     """Return a snapshot's metadata, or None."""
-    row = conn.execute(f"SELECT {SUMMARY_COLUMNS} FROM report_snapshots WHERE id = ? AND patient_id = ?",
-                       (snapshot_id, patient_id)).fetchone()
+    row = conn.execute(
+        f"SELECT {SUMMARY_COLUMNS} FROM report_snapshots WHERE id = ? AND patient_id = ?",
+        (snapshot_id, patient_id),
+    ).fetchone()
     return dict(row) if row else None
 
 
 def get_snapshot(conn, patient_id, snapshot_id):
     """Return a snapshot's metadata with its stored document under ``document``, or None."""
-    row = conn.execute(f"SELECT {SUMMARY_COLUMNS}, report FROM report_snapshots WHERE id = ? AND patient_id = ?",
-                       (snapshot_id, patient_id)).fetchone()
+    row = conn.execute(
+        f"SELECT {SUMMARY_COLUMNS}, report FROM report_snapshots WHERE id = ? AND patient_id = ?",
+        (snapshot_id, patient_id),
+    ).fetchone()
     if row is None:
         return None
     out = dict(row)
@@ -54,8 +69,10 @@ def get_snapshot(conn, patient_id, snapshot_id):
 
 def list_snapshots(conn, patient_id):
     """Return a patient's snapshot summaries, newest first."""
-    rows = conn.execute(f"SELECT {SUMMARY_COLUMNS} FROM report_snapshots WHERE patient_id = ? "
-                        "ORDER BY created_at DESC, id", (patient_id,))
+    rows = conn.execute(
+        f"SELECT {SUMMARY_COLUMNS} FROM report_snapshots WHERE patient_id = ? ORDER BY created_at DESC, id",
+        (patient_id,),
+    )
     return [dict(r) for r in rows]
 
 
@@ -82,15 +99,17 @@ def snapshot_upcoming_appointments(conn, now, settings):
         "SELECT a.id, a.starts_at, p.id AS patient_id, p.display_name, p.timezone FROM appointments a "
         "JOIN patients p ON p.id = a.patient_id WHERE a.snapshot_id IS NULL "
         "AND a.starts_at > ? AND a.starts_at <= ? ORDER BY a.starts_at",
-        (to_utc_text(now), to_utc_text(now + timedelta(hours=UPCOMING_HOURS)))).fetchall()
+        (to_utc_text(now), to_utc_text(now + timedelta(hours=UPCOMING_HOURS))),
+    ).fetchall()
     made = []
     for row in due:
         patient = {"id": row["patient_id"], "display_name": row["display_name"], "timezone": row["timezone"]}
         start, end = appointment_period(conn, patient, parse_utc_text(row["starts_at"]), now)
         document = build_document(conn, patient, start, end, lag_days, now)
         with write(conn):
-            still_open = conn.execute("SELECT 1 FROM appointments WHERE id = ? AND snapshot_id IS NULL",
-                                      (row["id"],)).fetchone()
+            still_open = conn.execute(
+                "SELECT 1 FROM appointments WHERE id = ? AND snapshot_id IS NULL", (row["id"],)
+            ).fetchone()
             if still_open is None:
                 continue
             made.append(store_snapshot(conn, patient["id"], document, now, None, row["id"])["id"])

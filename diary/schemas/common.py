@@ -4,12 +4,12 @@ import functools
 import math
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from diary.units import mg_to_ug, ug_to_mg
 
@@ -91,7 +91,7 @@ class Instant(fields.AwareDateTime):
         instant = super()._deserialize(value, attr, data, **kwargs)
         try:
             # 0001-01-01T00:00+01:00 parses but has no UTC form to store.
-            utc = instant.astimezone(timezone.utc).replace(tzinfo=None)
+            utc = instant.astimezone(UTC).replace(tzinfo=None)
         except OverflowError as exc:
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
         # Within a day of the calendar's ends, showing the stored instant in a

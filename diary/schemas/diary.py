@@ -3,11 +3,28 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import (ClientUUID, DateRangeArgs, DoseMg, Instant, LocalDate, Score,
-                                  Strict, StrictFloat)
+from diary.schemas.common import (
+    ClientUUID,
+    DateRangeArgs,
+    DoseMg,
+    Instant,
+    LocalDate,
+    Score,
+    Strict,
+    StrictFloat,
+)
 
-SIDE_EFFECT_NAMES = ("vivid_dreams", "insomnia", "headache", "nausea", "diarrhea",
-                     "dizziness", "anxiety", "flu_like", "other")
+SIDE_EFFECT_NAMES = (
+    "vivid_dreams",
+    "insomnia",
+    "headache",
+    "nausea",
+    "diarrhea",
+    "dizziness",
+    "anxiety",
+    "flu_like",
+    "other",
+)
 SEVERITIES = ("mild", "moderate", "severe")
 MEASURES = ("pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function", "sleep_hours")
 MAX_NOTES = 2000
@@ -39,8 +56,11 @@ class EntryFields(Strict):
     sleep_quality = Score(metadata={"description": "0 very poor - 10 very good."})
     function = Score(metadata={"description": "Daily function, 0 unable - 10 fully able."})
     sleep_hours = StrictFloat(allow_none=True, validate=[validate.Range(0, 24), _two_decimals])
-    side_effects = fields.List(fields.Nested(SideEffectSchema), load_default=list,
-                               validate=validate.Length(max=len(SIDE_EFFECT_NAMES)))
+    side_effects = fields.List(
+        fields.Nested(SideEffectSchema),
+        load_default=list,
+        validate=validate.Length(max=len(SIDE_EFFECT_NAMES)),
+    )
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTES))
     recorded_at = Instant(required=True, metadata={"description": "When the patient made this version."})
 
@@ -81,12 +101,15 @@ class EntryOut(ma.Schema):
 class DoseFields(Strict):
     medication = fields.String(required=True, validate=validate.Length(min=1, max=100))
     amount_mg = DoseMg(required=True, metadata={"description": "mg, > 0, <= 1000, at most 3 decimals."})
-    taken_at = Instant(required=True, metadata={
-        "description": "Aware time; its offset sets the dose's diary day."})
+    taken_at = Instant(
+        required=True, metadata={"description": "Aware time; its offset sets the dose's diary day."}
+    )
     status = fields.String(required=True, validate=validate.OneOf(("taken", "skipped")))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    recorded_at = Instant(load_default=None, metadata={
-        "description": "When the patient made this version; the later version wins."})
+    recorded_at = Instant(
+        load_default=None,
+        metadata={"description": "When the patient made this version; the later version wins."},
+    )
 
 
 class DoseIn(DoseFields):
@@ -136,7 +159,9 @@ class SyncItemResult(ma.Schema):
     # null when a rejected item carried no usable date or id
     date = fields.String(allow_none=True)
     id = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "created | updated | unchanged | stale | deleted | rejected"})
+    status = fields.String(
+        metadata={"description": "created | updated | unchanged | stale | deleted | rejected"}
+    )
     errors = fields.Dict()
 
 
@@ -148,8 +173,11 @@ class SyncOut(ma.Schema):
 
 
 class ChangesArgs(Strict):
-    since = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,18}$"),
-                          metadata={"description": "Cursor from a previous answer; omit for everything."})
+    since = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\d{1,18}$"),
+        metadata={"description": "Cursor from a previous answer; omit for everything."},
+    )
 
 
 class ChangesOut(ma.Schema):

@@ -88,8 +88,11 @@ class RegimenIn(Strict):
     medication = fields.String(required=True, validate=validate.Length(min=1, max=100))
     dose_time = WallTime(required=True)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1, max=100))
-    other_medications = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                                    load_default=list, validate=validate.Length(max=50))
+    other_medications = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
 
     @ma.validates("steps")
     def _unique_dates(self, steps, **kwargs):

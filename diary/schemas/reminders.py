@@ -15,10 +15,14 @@ class ReminderIn(Strict):
     """Body of PUT .../reminders/{kind}."""
 
     time = WallTime(required=True, metadata={"description": "Local wall-clock time HH:MM (24-hour)."})
-    days = fields.List(fields.String(validate=validate.OneOf(DAY_NAMES)), load_default=lambda: list(DAY_NAMES),
-                       validate=[validate.Length(min=1), _distinct],
-                       metadata={"description": "Weekdays it runs on (mon..sun); default every day. "
-                                                "Use enabled=false to pause it."})
+    days = fields.List(
+        fields.String(validate=validate.OneOf(DAY_NAMES)),
+        load_default=lambda: list(DAY_NAMES),
+        validate=[validate.Length(min=1), _distinct],
+        metadata={
+            "description": "Weekdays it runs on (mon..sun); default every day. Use enabled=false to pause it."
+        },
+    )
     enabled = fields.Boolean(load_default=True)
 
 
@@ -27,7 +31,9 @@ class ReminderOut(Strict):
     time = fields.String()
     days = fields.List(fields.String())
     enabled = fields.Boolean()
-    follows_regimen = fields.Boolean(metadata={"description": "The dose reminder moves with the regimen's dose_time."})
+    follows_regimen = fields.Boolean(
+        metadata={"description": "The dose reminder moves with the regimen's dose_time."}
+    )
     next_due_at = fields.String(allow_none=True, metadata={"description": "Next fire instant, UTC."})
     next_local_date = fields.String(allow_none=True, metadata={"description": "Diary day of the next fire."})
 
@@ -40,9 +46,13 @@ class ReminderListOut(Strict):
 class ReminderSettingsIn(Strict):
     """Body of PUT /me/reminder-settings: the patient's opt-in to detailed text."""
 
-    detail = fields.Boolean(required=True, metadata={
-        "description": "false (default): lock-screen safe text without drug or dose. "
-                       "true: the dose reminder names the planned dose of that day."})
+    detail = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "false (default): lock-screen safe text without drug or dose. "
+            "true: the dose reminder names the planned dose of that day."
+        },
+    )
 
 
 class ReminderSettingsOut(Strict):
@@ -50,8 +60,10 @@ class ReminderSettingsOut(Strict):
 
 
 class NotificationArgs(Strict):
-    since = Instant(load_default=None, metadata={
-        "description": "Only notifications that reached the outbox after this instant."})
+    since = Instant(
+        load_default=None,
+        metadata={"description": "Only notifications that reached the outbox after this instant."},
+    )
 
 
 class NotificationOut(Strict):

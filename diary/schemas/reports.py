@@ -17,9 +17,14 @@ MAX_PERIOD_DAYS = 3660
 class ReportArgs(Strict):
     """``from``/``to`` of a report (inclusive local diary days); defaults follow the appointment rule."""
 
-    from_ = LocalDate(data_key="from", load_default=None, metadata={
-        "description": "First day; default: the last appointment before today, else 90 days back."})
-    to = LocalDate(load_default=None, metadata={"description": "Last day; default: today in the patient's zone."})
+    from_ = LocalDate(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "First day; default: the last appointment before today, else 90 days back."},
+    )
+    to = LocalDate(
+        load_default=None, metadata={"description": "Last day; default: today in the patient's zone."}
+    )
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
@@ -41,19 +46,43 @@ class ReportOut(ma.Schema):
 
     patient = fields.Dict(metadata={"description": "{id, display_name, timezone}"})
     period = fields.Dict(metadata={"description": "{from, to, days}"})
-    regimen = fields.Dict(allow_none=True, metadata={"description": "{medication, steps: [{start_date, dose_mg}]}"})
-    completeness = fields.Dict(metadata={"description": "{days_logged, days_in_period, fraction, longest_gap_days}"})
-    measures = fields.Dict(metadata={"description": (
-        "per measure {direction, n, mean, median, min, max, daily: [{date, value}], "
-        "rolling_7d: [{date, value}], weekly: [{week_start, n, mean, min, max}]}")})
-    baseline_comparison = fields.Dict(metadata={"description": (
-        "{baseline: {from, to, source}, current: {from, to}, measures: {name: {baseline_mean, "
-        "current_mean, change, percent_change, classification?, two_point_change?}}}")})
-    doses = fields.Dict(metadata={"description": (
-        "{adherence: {planned_days, taken_days, fraction, longest_missed_streak}, levels: [{dose_mg, "
-        "from, to, days, days_excluded, pain_mean, pain_median, sleep_quality_mean, fatigue_mean}]}")})
-    side_effects = fields.Dict(metadata={"description": (
-        "per name {days_reported, first_date, last_date, max_severity, onset_days_after_dose_change, status}")})
+    regimen = fields.Dict(
+        allow_none=True, metadata={"description": "{medication, steps: [{start_date, dose_mg}]}"}
+    )
+    completeness = fields.Dict(
+        metadata={"description": "{days_logged, days_in_period, fraction, longest_gap_days}"}
+    )
+    measures = fields.Dict(
+        metadata={
+            "description": (
+                "per measure {direction, n, mean, median, min, max, daily: [{date, value}], "
+                "rolling_7d: [{date, value}], weekly: [{week_start, n, mean, min, max}]}"
+            )
+        }
+    )
+    baseline_comparison = fields.Dict(
+        metadata={
+            "description": (
+                "{baseline: {from, to, source}, current: {from, to}, measures: {name: {baseline_mean, "
+                "current_mean, change, percent_change, classification?, two_point_change?}}}"
+            )
+        }
+    )
+    doses = fields.Dict(
+        metadata={
+            "description": (
+                "{adherence: {planned_days, taken_days, fraction, longest_missed_streak}, levels: [{dose_mg, "
+                "from, to, days, days_excluded, pain_mean, pain_median, sleep_quality_mean, fatigue_mean}]}"
+            )
+        }
+    )
+    side_effects = fields.Dict(
+        metadata={
+            "description": (
+                "per name {days_reported, first_date, last_date, max_severity, onset_days_after_dose_change, status}"
+            )
+        }
+    )
     flags = fields.List(fields.Dict(), metadata={"description": "[{code, message}]"})
 
 

@@ -12,9 +12,13 @@ from diary.schemas.reports import AppointmentOut, AuditRowOut, SnapshotOut
 
 
 class EraseIn(Strict):
-    confirm = fields.String(required=True, validate=validate.Equal(
-        CONFIRMATION, error=f"Send {CONFIRMATION!r} to erase all of this patient's data for good."),
-        metadata={"description": f"Must be {CONFIRMATION!r}: erasure cannot be undone."})
+    confirm = fields.String(
+        required=True,
+        validate=validate.Equal(
+            CONFIRMATION, error=f"Send {CONFIRMATION!r} to erase all of this patient's data for good."
+        ),
+        metadata={"description": f"Must be {CONFIRMATION!r}: erasure cannot be undone."},
+    )
 
 
 class ExportPatientOut(PatientOut):
@@ -34,8 +38,12 @@ class PushOut(ma.Schema):
 class ExportOut(ma.Schema):
     exported_at = fields.String()
     patient = fields.Nested(ExportPatientOut)
-    regimen = fields.Dict(allow_none=True, metadata={
-        "description": "{medication, dose_time, steps: [{start_date, dose_mg}], other_medications, updated_at}"})
+    regimen = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "{medication, dose_time, steps: [{start_date, dose_mg}], other_medications, updated_at}"
+        },
+    )
     entries = fields.List(fields.Nested(EntryOut))
     doses = fields.List(fields.Nested(DoseOut))
     reminders = fields.List(fields.Nested(ReminderOut))
@@ -43,5 +51,7 @@ class ExportOut(ma.Schema):
     appointments = fields.List(fields.Nested(AppointmentOut))
     report_snapshots = fields.List(fields.Nested(SnapshotOut))
     devices = fields.List(fields.Nested(DeviceOut))
-    push = fields.Nested(PushOut, allow_none=True, metadata={"description": "The push registration (never its token)."})
+    push = fields.Nested(
+        PushOut, allow_none=True, metadata={"description": "The push registration (never its token)."}
+    )
     audit = fields.List(fields.Nested(AuditRowOut), metadata={"description": "Who read this patient's data."})

@@ -15,7 +15,9 @@ def error_page(code, message=None):
     message = _SERVER_ERROR if code >= 500 else (message or status)
     try:
         html = render_template("error.html", code=code, status=status, message=message, clinician=None)
-    except Exception:  # noqa: BLE001 - the page itself must not turn a 4xx into a 500
-        html = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} {status}</title>"
-                f"</head><body><h1>{code} {status}</h1><p>{escape(message)}</p></body></html>")
+    except Exception:
+        html = (
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{code} {status}</title>'
+            f"</head><body><h1>{code} {status}</h1><p>{escape(message)}</p></body></html>"
+        )
     return html, code, {"Content-Type": "text/html; charset=utf-8"}

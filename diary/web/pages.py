@@ -8,25 +8,24 @@ POST forms with a per-session CSRF token.
 import hmac
 import secrets
 
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from diary import audit
-from diary import auth
-from diary import ratelimit
-from diary import people
+from diary import audit, auth, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
 from diary.reports.fetch import resolve_period
 from diary.schemas.reports import ReportArgs
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/web")
+bp = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
+)
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 _report_args = ReportArgs()
 
 
@@ -71,8 +70,9 @@ def current_clinician():
         session.clear()
         return None
     g.token_row = row  # the request log names the clinician
-    clinician = auth.app_conn().execute("SELECT * FROM clinicians WHERE id = ?",
-                                        (row["clinician_id"],)).fetchone()
+    clinician = (
+        auth.app_conn().execute("SELECT * FROM clinicians WHERE id = ?", (row["clinician_id"],)).fetchone()
+    )
     return dict(clinician) if clinician is not None else None
 
 
@@ -84,8 +84,13 @@ def _login_required():
 
 
 def _clinic_patient(clinician, patient_id):
-    row = auth.app_conn().execute("SELECT * FROM patients WHERE id = ? AND clinic_id = ?",
-                                  (patient_id, clinician["clinic_id"])).fetchone()
+    row = (
+        auth.app_conn()
+        .execute(
+            "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinician["clinic_id"])
+        )
+        .fetchone()
+    )
     if row is None:
         abort(404)
     return dict(row)
@@ -122,18 +127,24 @@ def login():
         # The same counts as the API login: one lock-out for both doors.
         with write(conn):
             retry_after, counted = ratelimit.count_attempt(
-                conn, ratelimit.login_limits(current_app.config, email, request.remote_addr), utcnow())
+                conn, ratelimit.login_limits(current_app.config, email, request.remote_addr), utcnow()
+            )
         if retry_after:
-            return (render_template("login.html", error=ratelimit.message(retry_after),
-                                    next=request.args.get("next", "")),
-                    429, {"Retry-After": str(retry_after)})
+            return (
+                render_template(
+                    "login.html", error=ratelimit.message(retry_after), next=request.args.get("next", "")
+                ),
+                429,
+                {"Retry-After": str(retry_after)},
+            )
         row = people.check_password(conn, email, password)
         if row is not None:
             with write(conn):
                 ratelimit.uncount(conn, counted)
                 ratelimit.clear_account(conn, email)
-                issued = people.issue_clinician_token(conn, row["id"], utcnow(),
-                                                      current_app.config["CLINICIAN_TOKEN_HOURS"])
+                issued = people.issue_clinician_token(
+                    conn, row["id"], utcnow(), current_app.config["CLINICIAN_TOKEN_HOURS"]
+                )
             # A fresh session on login: nothing set before it (fixation) survives.
             session.clear()
             session.update(token=issued["token"], csrf=secrets.token_urlsafe(32))
@@ -164,15 +175,17 @@ def patients():
     rows = conn.execute(
         "SELECT p.*, (SELECT max(date) FROM entries e WHERE e.patient_id = p.id AND e.deleted = 0) "
         "AS last_entry FROM patients p WHERE p.clinic_id = ? ORDER BY p.display_name, p.id",
-        (clinician["clinic_id"],)).fetchall()
+        (clinician["clinic_id"],),
+    ).fetchall()
     now = utcnow()
     listed = []
     for row in rows:
         patient = dict(row)
         start, end = resolve_period(conn, patient, None, None, now)
         # Flags only: the list skips the measure series.
-        report, _ = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now,
-                                        series=False)
+        report, _ = service.make_report(
+            conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now, series=False
+        )
         listed.append({"patient": patient, "flags": report["flags"]})
     _audit(clinician, "patients_page", None)
     return render_template("patients.html", clinician=clinician, listed=listed)
@@ -201,11 +214,19 @@ def report(patient_id):
     except ValidationError as exc:
         errors = exc.messages
         start, end = resolve_period(conn, patient, None, None, now)
-    report_data, inputs = service.make_report(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
+    report_data, inputs = service.make_report(
+        conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now
+    )
     days = service.days_of(inputs, start, end)
     _audit(clinician, "report_page", patient_id)
-    return render_template("report.html", clinician=clinician, report=report_data,
-                           charts=charts.all_charts(report_data, days), errors=errors, snapshot=None)
+    return render_template(
+        "report.html",
+        clinician=clinician,
+        report=report_data,
+        charts=charts.all_charts(report_data, days),
+        errors=errors,
+        snapshot=None,
+    )
 
 
 @bp.post("/patients/<patient_id>/report")
@@ -248,6 +269,11 @@ def snapshot(patient_id, snapshot_id):
         abort(404)
     document = stored.pop("document")
     _audit(clinician, "snapshot_page", patient_id)
-    return render_template("report.html", clinician=clinician, report=document["report"],
-                           charts=charts.all_charts(document["report"], document["days"]),
-                           errors=None, snapshot=stored)
+    return render_template(
+        "report.html",
+        clinician=clinician,
+        report=document["report"],
+        charts=charts.all_charts(document["report"], document["days"]),
+        errors=None,
+        snapshot=stored,
+    )

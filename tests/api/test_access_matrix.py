@@ -24,20 +24,38 @@ SKIP_METHODS = {"HEAD", "OPTIONS"}
 SAMPLE_BODIES = {
     ("PATCH", "/me"): {"display_name": "Renamed Person"},
     ("PUT", "/me/entries/<day>"): lambda w: {"pain": 2, "notes": "attacker note", "recorded_at": recorded()},
-    ("PUT", "/me/doses/<dose_id>"): lambda w: {"medication": "naltrexone", "amount_mg": 3,
-                                               "taken_at": recorded(5), "status": "taken"},
+    ("PUT", "/me/doses/<dose_id>"): lambda w: {
+        "medication": "naltrexone",
+        "amount_mg": 3,
+        "taken_at": recorded(5),
+        "status": "taken",
+    },
     ("POST", "/me/sync"): lambda w: {
         "entries": [{"date": w["day"], "pain": 1, "recorded_at": recorded()}],
-        "doses": [{"id": w["dose_id"], "medication": "naltrexone", "amount_mg": 1, "taken_at": recorded(5),
-                   "status": "skipped", "recorded_at": recorded()}],
-        "deleted_entries": [w["day"]], "deleted_doses": [w["dose_id"]]},
+        "doses": [
+            {
+                "id": w["dose_id"],
+                "medication": "naltrexone",
+                "amount_mg": 1,
+                "taken_at": recorded(5),
+                "status": "skipped",
+                "recorded_at": recorded(),
+            }
+        ],
+        "deleted_entries": [w["day"]],
+        "deleted_doses": [w["dose_id"]],
+    },
     ("POST", "/patients"): {"display_name": "Someone New", "timezone": "Europe/Paris"},
     ("POST", "/patients/<patient_id>/enrollment-code"): None,
     ("PUT", "/patients/<patient_id>/regimen"): {
-        "medication": "naltrexone", "dose_time": "21:30",
-        "steps": [{"start_date": "2026-01-01", "dose_mg": 0.5}]},
-    ("POST", "/patients/<patient_id>/appointments"): {"starts_at": "2026-06-01T09:00:00+01:00",
-                                                       "note": "follow-up"},
+        "medication": "naltrexone",
+        "dose_time": "21:30",
+        "steps": [{"start_date": "2026-01-01", "dose_mg": 0.5}],
+    },
+    ("POST", "/patients/<patient_id>/appointments"): {
+        "starts_at": "2026-06-01T09:00:00+01:00",
+        "note": "follow-up",
+    },
     ("POST", "/patients/<patient_id>/reports"): {},
     ("PUT", "/me/reminders/<kind>"): {"time": "20:30"},
     ("PUT", "/me/reminder-settings"): {"detail": True},
@@ -72,7 +90,7 @@ PATH_VALUES = {
 
 def _rule_key(rule):
     # <any(dose, diary):kind> and <int:device_id> both become <name>.
-    return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", r"<\1>", rule.rule[len(API):])
+    return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", r"<\1>", rule.rule[len(API) :])
 
 
 def patient_data_routes(app):
@@ -80,8 +98,9 @@ def patient_data_routes(app):
     routes = []
     for rule in app.url_map.iter_rules():
         path = _rule_key(rule) if rule.rule.startswith(API) else None
-        if path is None or not (path == "/me" or path.startswith("/me/") or path == "/patients"
-                                or path.startswith("/patients/")):
+        if path is None or not (
+            path == "/me" or path.startswith("/me/") or path == "/patients" or path.startswith("/patients/")
+        ):
             continue
         for method in sorted(rule.methods - SKIP_METHODS):
             routes.append((method, path))
@@ -94,9 +113,15 @@ ROUTES = patient_data_routes(create_app({"DATABASE": ":memory:"}))
 
 def test_the_route_list_is_the_real_one():
     keys = set(ROUTES)
-    for expected in [("GET", "/me"), ("PUT", "/me/entries/<day>"), ("POST", "/me/sync"), ("GET", "/me/changes"),
-                     ("GET", "/patients/<patient_id>"), ("GET", "/patients/<patient_id>/entries"),
-                     ("DELETE", "/me/devices/<device_id>")]:
+    for expected in [
+        ("GET", "/me"),
+        ("PUT", "/me/entries/<day>"),
+        ("POST", "/me/sync"),
+        ("GET", "/me/changes"),
+        ("GET", "/patients/<patient_id>"),
+        ("GET", "/patients/<patient_id>/entries"),
+        ("DELETE", "/me/devices/<device_id>"),
+    ]:
         assert expected in keys
     assert len(ROUTES) >= 25
 
@@ -111,19 +136,33 @@ def test_every_patient_data_route_has_a_sample(method, path):
 
 # -- the world ----------------------------------------------------------------
 
+
 def add_clinician_token(conn, clinic_id, *, expires_in=timedelta(hours=12), idle=timedelta(0)):
     """Another clinician of a clinic with a token; returns (clinician_id, token)."""
     now = utcnow()
     with dbmod.write(conn):
         cur = conn.execute(
             "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (clinic_id, f"{uuid.uuid4().hex[:8]}@clinic.example", "Dr Other", password_hash(), to_utc_text(now)))
+            (
+                clinic_id,
+                f"{uuid.uuid4().hex[:8]}@clinic.example",
+                "Dr Other",
+                password_hash(),
+                to_utc_text(now),
+            ),
+        )
         token, token_hash = auth.new_token()
         conn.execute(
             "INSERT INTO tokens (token_hash, kind, clinician_id, created_at, expires_at, last_used_at) "
             "VALUES (?, 'clinician', ?, ?, ?, ?)",
-            (token_hash, cur.lastrowid, to_utc_text(now - idle), to_utc_text(now + expires_in),
-             to_utc_text(now - idle)))
+            (
+                token_hash,
+                cur.lastrowid,
+                to_utc_text(now - idle),
+                to_utc_text(now + expires_in),
+                to_utc_text(now - idle),
+            ),
+        )
     return cur.lastrowid, token
 
 
@@ -133,11 +172,20 @@ def world(client, conn):
     home = make_clinic(conn, "Home Clinic")
     away = make_clinic(conn, "Away Clinic")
     h = home["headers"]
-    r = client.post(f"{API}/patients", headers=h, json={
-        "display_name": f"Victim {MARK}name", "timezone": "Europe/London", "external_ref": f"MRN-{MARK}-77"})
+    r = client.post(
+        f"{API}/patients",
+        headers=h,
+        json={
+            "display_name": f"Victim {MARK}name",
+            "timezone": "Europe/London",
+            "external_ref": f"MRN-{MARK}-77",
+        },
+    )
     assert r.status_code == 201
     victim_id = r.json["id"]
-    phone = client.post(f"{API}/enroll", json={"code": r.json["enrollment_code"], "device_name": f"{MARK}-phone"})
+    phone = client.post(
+        f"{API}/enroll", json={"code": r.json["enrollment_code"], "device_name": f"{MARK}-phone"}
+    )
     vh = bearer(phone.json["token"])
     code = client.post(f"{API}/patients/{victim_id}/enrollment-code", headers=h).json["enrollment_code"]
     lost = client.post(f"{API}/enroll", json={"code": code, "device_name": f"{MARK}-lost-phone"})
@@ -153,23 +201,64 @@ def world(client, conn):
     dose_id = str(uuid.uuid4())
     for i in range(3):
         d = (today_in("Europe/London") - timedelta(days=i + 1)).isoformat()
-        assert client.put(f"{API}/me/entries/{d}", headers=vh, json={
-            "pain": 6 - i, "sleep_hours": 6.5, "notes": f"notes-{MARK}-{i}",
-            "side_effects": [{"name": "other", "severity": "mild", "note": f"effect-{MARK}"}],
-            "recorded_at": recorded(30)}).status_code == 201
-    assert client.put(f"{API}/me/doses/{dose_id}", headers=vh, json={
-        "medication": "naltrexone", "amount_mg": 1.5, "taken_at": recorded(60 * 24), "status": "taken",
-        "note": f"dose-{MARK}"}).status_code == 201
-    assert client.put(f"{API}/patients/{victim_id}/regimen", headers=h, json={
-        "medication": "naltrexone", "dose_time": "22:00", "steps": [{"start_date": "2026-01-01", "dose_mg": 1.5}],
-        "other_medications": [f"med-{MARK}"]}).status_code == 200
+        assert (
+            client.put(
+                f"{API}/me/entries/{d}",
+                headers=vh,
+                json={
+                    "pain": 6 - i,
+                    "sleep_hours": 6.5,
+                    "notes": f"notes-{MARK}-{i}",
+                    "side_effects": [{"name": "other", "severity": "mild", "note": f"effect-{MARK}"}],
+                    "recorded_at": recorded(30),
+                },
+            ).status_code
+            == 201
+        )
+    assert (
+        client.put(
+            f"{API}/me/doses/{dose_id}",
+            headers=vh,
+            json={
+                "medication": "naltrexone",
+                "amount_mg": 1.5,
+                "taken_at": recorded(60 * 24),
+                "status": "taken",
+                "note": f"dose-{MARK}",
+            },
+        ).status_code
+        == 201
+    )
+    assert (
+        client.put(
+            f"{API}/patients/{victim_id}/regimen",
+            headers=h,
+            json={
+                "medication": "naltrexone",
+                "dose_time": "22:00",
+                "steps": [{"start_date": "2026-01-01", "dose_mg": 1.5}],
+                "other_medications": [f"med-{MARK}"],
+            },
+        ).status_code
+        == 200
+    )
 
-    world = {"patient_id": victim_id, "day": day, "dose_id": dose_id, "device_id": phone_device,
-             "kind": "diary", "victim_headers": vh, "home_headers": h,
-             "secrets": {phone.json["token"], lost.json["token"], signed_out.json["token"], home["token"]}}
+    world = {
+        "patient_id": victim_id,
+        "day": day,
+        "dose_id": dose_id,
+        "device_id": phone_device,
+        "kind": "diary",
+        "victim_headers": vh,
+        "home_headers": h,
+        "secrets": {phone.json["token"], lost.json["token"], signed_out.json["token"], home["token"]},
+    }
     if ("POST", "/patients/<patient_id>/appointments") in ROUTES:
-        r = client.post(f"{API}/patients/{victim_id}/appointments", headers=h,
-                        json={"starts_at": "2026-06-01T09:00:00+01:00", "note": f"appt-{MARK}"})
+        r = client.post(
+            f"{API}/patients/{victim_id}/appointments",
+            headers=h,
+            json={"starts_at": "2026-06-01T09:00:00+01:00", "note": f"appt-{MARK}"},
+        )
         assert r.status_code == 201, r.json
     if ("POST", "/patients/<patient_id>/reports") in ROUTES:
         r = client.post(f"{API}/patients/{victim_id}/reports", headers=h, json={})
@@ -179,8 +268,14 @@ def world(client, conn):
 
     # The attackers.
     other = make_patient(client, home, name="Attacker Same-Clinic", device="attacker-phone")
-    assert client.put(f"{API}/me/entries/{day}", headers=other["headers"],
-                      json={"pain": 9, "notes": "attacker's own", "recorded_at": recorded()}).status_code == 201
+    assert (
+        client.put(
+            f"{API}/me/entries/{day}",
+            headers=other["headers"],
+            json={"pain": 9, "notes": "attacker's own", "recorded_at": recorded()},
+        ).status_code
+        == 201
+    )
     _, logged_out = add_clinician_token(conn, home["clinic_id"])
     assert client.post(f"{API}/auth/logout", headers=bearer(logged_out)).status_code == 204
     _, expired = add_clinician_token(conn, home["clinic_id"], expires_in=timedelta(seconds=-1))
@@ -210,14 +305,19 @@ def _victim_notification(conn, patient_id):
     now = to_utc_text(utcnow())
     delivery_id = str(uuid.uuid4())
     with dbmod.write(conn):
-        conn.execute("INSERT INTO reminders (patient_id, kind, time, updated_at) VALUES (?, 'diary', '20:00', ?) "
-                     "ON CONFLICT (patient_id, kind) DO NOTHING", (patient_id, now))
-        reminder_id = conn.execute("SELECT id FROM reminders WHERE patient_id = ? AND kind = 'diary'",
-                                   (patient_id,)).fetchone()[0]
+        conn.execute(
+            "INSERT INTO reminders (patient_id, kind, time, updated_at) VALUES (?, 'diary', '20:00', ?) "
+            "ON CONFLICT (patient_id, kind) DO NOTHING",
+            (patient_id, now),
+        )
+        reminder_id = conn.execute(
+            "SELECT id FROM reminders WHERE patient_id = ? AND kind = 'diary'", (patient_id,)
+        ).fetchone()[0]
         conn.execute(
             "INSERT INTO deliveries (id, reminder_id, patient_id, kind, local_date, due_at, claimed_at, status, "
             "title, body, attempts) VALUES (?, ?, ?, 'diary', ?, ?, ?, 'sent', ?, ?, 1)",
-            (delivery_id, reminder_id, patient_id, "2026-03-01", now, now, f"title-{MARK}", f"body-{MARK}"))
+            (delivery_id, reminder_id, patient_id, "2026-03-01", now, now, f"title-{MARK}", f"body-{MARK}"),
+        )
     return delivery_id
 
 
@@ -233,9 +333,13 @@ def victim_markers(conn, world):
 def db_state(conn, patient_id=None):
     """Every row that matters, or only the rows of one patient (audit log and token touch times left out)."""
     state = {}
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT IN ('audit_log', '_sqlite_migrations')")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT IN ('audit_log', '_sqlite_migrations')"
+        )
+    ]
     for table in tables:
         columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})") if c[1] != "last_used_at"]
         where, params = "", ()
@@ -305,16 +409,34 @@ def test_nobody_else_reaches_the_victims_data(client, conn, world, method, path)
     if (method, path) in OWNER_CONTROL_BODIES:
         control, status, field = OWNER_CONTROL_BODIES[(method, path)]
         r = client.open(url, method=method, headers=world["callers"][owner], json=control)
-        assert r.status_code == status and field in r.get_json()["errors"]["json"], (owner, method, url, r.json)
-        assert db_state(conn, world["patient_id"]) == before_victim_all, "the owner control changed the victim"
+        assert r.status_code == status and field in r.get_json()["errors"]["json"], (
+            owner,
+            method,
+            url,
+            r.json,
+        )
+        assert db_state(conn, world["patient_id"]) == before_victim_all, (
+            "the owner control changed the victim"
+        )
         return
     r = client.open(url, method=method, headers=world["callers"][owner], json=body)
     assert 200 <= r.status_code < 300, (owner, method, url, r.status_code, r.get_data(as_text=True)[:300])
 
 
-@pytest.mark.parametrize("url", ["/me/entries", "/me/changes", "/me/doses", "/me/devices", "/me",
-                                 "/patients/{patient_id}", "/patients/{patient_id}/entries",
-                                 "/patients/{patient_id}/doses", "/patients/{patient_id}/devices"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/me/entries",
+        "/me/changes",
+        "/me/doses",
+        "/me/devices",
+        "/me",
+        "/patients/{patient_id}",
+        "/patients/{patient_id}/entries",
+        "/patients/{patient_id}/doses",
+        "/patients/{patient_id}/devices",
+    ],
+)
 def test_the_owner_does_see_the_markers(client, conn, world, url):
     """The leak check above can fail: the owner's answers carry the victim's markers."""
     headers = world["victim_headers"] if url.startswith("/me") else world["home_headers"]
@@ -350,4 +472,3 @@ def test_the_other_clinic_does_not_list_the_victim(client, world):
 def test_revoked_device_stays_revoked_and_the_other_device_works(client, world):
     assert client.get(f"{API}/me", headers=world["callers"]["revoked device"]).status_code == 401
     assert client.get(f"{API}/me", headers=world["victim_headers"]).status_code == 200
-

@@ -53,8 +53,11 @@ def test_document_is_valid_openapi_3(spec):
         assert path.startswith(API + "/"), path
         assert op.get("responses"), (method, path)
         for name in re.findall(r"{(\w+)}", path):
-            params = [p for p in op.get("parameters", []) + spec["paths"][path].get("parameters", [])
-                      if p["in"] == "path"]
+            params = [
+                p
+                for p in op.get("parameters", []) + spec["paths"][path].get("parameters", [])
+                if p["in"] == "path"
+            ]
             assert name in {p["name"] for p in params}, (method, path, name)
 
 
@@ -129,9 +132,10 @@ def test_error_responses_use_the_one_shape(spec):
 
 # -- the README -------------------------------------------------------------------------
 
+
 def normalise(path):
     """A path template with every parameter name blanked: /me/entries/<day> == /me/entries/{date}."""
-    path = path[len(API):] if path.startswith(API) else path
+    path = path[len(API) :] if path.startswith(API) else path
     return re.sub(r"(?:{[^{}]*}|<[^<>]*>)", "{}", path)
 
 

@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,8 +13,11 @@ SCORES = ("pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function")
 NAIVE = "2026-03-01T22:00:00"
 AWARE = "2026-03-01T22:00:00+00:00"
 DOSE = {"medication": "naltrexone", "amount_mg": 4.5, "taken_at": AWARE, "status": "taken"}
-REGIMEN = {"medication": "naltrexone", "dose_time": "22:00",
-           "steps": [{"start_date": "2026-03-01", "dose_mg": 1.5}, {"start_date": "2026-03-15", "dose_mg": 3}]}
+REGIMEN = {
+    "medication": "naltrexone",
+    "dose_time": "22:00",
+    "steps": [{"start_date": "2026-03-01", "dose_mg": 1.5}, {"start_date": "2026-03-15", "dose_mg": 3}],
+}
 
 
 def snapshot(conn):
@@ -76,15 +79,37 @@ BAD_ENTRIES = [
     ("sleep_hours 3 decimals", entry(sleep_hours=7.255), "sleep_hours"),
     ("sleep_hours huge int", entry(sleep_hours=10**400), "sleep_hours"),
     ("unknown field", entry(painn=3), "painn"),
-    ("side effect unknown name", entry(side_effects=[{"name": "hallucinations", "severity": "mild"}]), "name"),
-    ("side effect bad severity", entry(side_effects=[{"name": "headache", "severity": "extreme"}]), "severity"),
-    ("side effect duplicate", entry(side_effects=[{"name": "headache", "severity": "mild"},
-                                                  {"name": "headache", "severity": "severe"}]), "side_effects"),
+    (
+        "side effect unknown name",
+        entry(side_effects=[{"name": "hallucinations", "severity": "mild"}]),
+        "name",
+    ),
+    (
+        "side effect bad severity",
+        entry(side_effects=[{"name": "headache", "severity": "extreme"}]),
+        "severity",
+    ),
+    (
+        "side effect duplicate",
+        entry(
+            side_effects=[
+                {"name": "headache", "severity": "mild"},
+                {"name": "headache", "severity": "severe"},
+            ]
+        ),
+        "side_effects",
+    ),
     ("side effect other without note", entry(side_effects=[{"name": "other", "severity": "mild"}]), "note"),
-    ("side effect other blank note", entry(side_effects=[{"name": "other", "severity": "mild", "note": "  "}]),
-     "note"),
-    ("side effect unknown field", entry(side_effects=[{"name": "nausea", "severity": "mild", "when": "am"}]),
-     "when"),
+    (
+        "side effect other blank note",
+        entry(side_effects=[{"name": "other", "severity": "mild", "note": "  "}]),
+        "note",
+    ),
+    (
+        "side effect unknown field",
+        entry(side_effects=[{"name": "nausea", "severity": "mild", "when": "am"}]),
+        "when",
+    ),
     ("side effects not a list", entry(side_effects="headache"), "side_effects"),
     ("notes 2001 chars", entry(notes="x" * 2001), "notes"),
     ("notes not a string", entry(notes=12), "notes"),
@@ -113,8 +138,11 @@ def test_bad_entry_in_sync_is_rejected_alone(client, conn, patient, body, field)
     day = today_in(patient["timezone"])
     good = {"date": (day - timedelta(days=1)).isoformat(), "pain": 3, "recorded_at": recorded()}
     before = snapshot(conn)
-    r = client.post("/api/v1/me/sync", json={"entries": [dict(body, date=day.isoformat()), good]},
-                    headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"entries": [dict(body, date=day.isoformat()), good]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200, r.json
     bad_result, good_result = r.json["entries"]
     assert bad_result["status"] == "rejected" and bad_result["date"] == day.isoformat()
@@ -127,12 +155,23 @@ def test_bad_entry_in_sync_is_rejected_alone(client, conn, patient, body, field)
 
 def _days(patient):
     today = today_in(patient["timezone"])
-    return {"today": today.isoformat(), "tomorrow": (today + timedelta(days=1)).isoformat(),
-            "after_tomorrow": (today + timedelta(days=2)).isoformat()}
+    return {
+        "today": today.isoformat(),
+        "tomorrow": (today + timedelta(days=1)).isoformat(),
+        "after_tomorrow": (today + timedelta(days=2)).isoformat(),
+    }
 
 
-BAD_PATH_DAYS = ["2026-02-30", "2025-02-29", "2026-13-01", "2026-2-3", "yesterday", "1999-12-31",
-                 "2026-03-01T00:00", "{after_tomorrow}"]
+BAD_PATH_DAYS = [
+    "2026-02-30",
+    "2025-02-29",
+    "2026-13-01",
+    "2026-2-3",
+    "yesterday",
+    "1999-12-31",
+    "2026-03-01T00:00",
+    "{after_tomorrow}",
+]
 
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
@@ -140,22 +179,36 @@ BAD_PATH_DAYS = ["2026-02-30", "2025-02-29", "2026-13-01", "2026-2-3", "yesterda
 def test_bad_day_in_path_is_refused(client, conn, patient, method, day):
     day = day.format(**_days(patient))
     before = snapshot(conn)
-    r = client.open(f"/api/v1/me/entries/{day}", method=method, headers=patient["headers"],
-                    json=entry() if method == "PUT" else None)
+    r = client.open(
+        f"/api/v1/me/entries/{day}",
+        method=method,
+        headers=patient["headers"],
+        json=entry() if method == "PUT" else None,
+    )
     assert_refused(r, "date", 422)
     assert snapshot(conn) == before
 
 
-@pytest.mark.parametrize("date_text,deletion_rejected", [
-    ("2026-02-30", True), ("2026-13-01", True), ("26-03-01", True), (20260301, True), (None, True),
-    ("{after_tomorrow}", False),
-])
+@pytest.mark.parametrize(
+    "date_text,deletion_rejected",
+    [
+        ("2026-02-30", True),
+        ("2026-13-01", True),
+        ("26-03-01", True),
+        (20260301, True),
+        (None, True),
+        ("{after_tomorrow}", False),
+    ],
+)
 def test_bad_day_in_sync_item_is_rejected(client, conn, patient, date_text, deletion_rejected):
     if isinstance(date_text, str):
         date_text = date_text.format(**_days(patient))
     before = snapshot(conn)
-    r = client.post("/api/v1/me/sync", json={"entries": [entry(date=date_text)],
-                                             "deleted_entries": [date_text]}, headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"entries": [entry(date=date_text)], "deleted_entries": [date_text]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200, r.json
     assert r.json["entries"][0]["status"] == "rejected"
     assert "date" in error_keys(r.json["entries"][0]["errors"])
@@ -167,7 +220,7 @@ def test_bad_day_in_sync_item_is_rejected(client, conn, patient, date_text, dele
 
 
 # (case id, dose body, dose id in the path, field named)
-FUTURE = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+FUTURE = (datetime.now(UTC) + timedelta(days=3)).isoformat()
 BAD_DOSES = [
     ("amount 0", dose(amount_mg=0), "amount_mg"),
     ("amount negative", dose(amount_mg=-1.5), "amount_mg"),
@@ -204,8 +257,11 @@ def test_bad_dose_is_refused(client, conn, patient, body, field):
 def test_bad_dose_in_sync_is_rejected_alone(client, conn, patient, body, field):
     good_id, bad_id = str(uuid.uuid4()), str(uuid.uuid4())
     before = snapshot(conn)
-    r = client.post("/api/v1/me/sync", json={"doses": [dict(body, id=bad_id), dict(DOSE, id=good_id)]},
-                    headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"doses": [dict(body, id=bad_id), dict(DOSE, id=good_id)]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200, r.json
     bad_result, good_result = r.json["doses"]
     assert bad_result["status"] == "rejected" and bad_result["id"] == bad_id
@@ -218,16 +274,23 @@ def test_bad_dose_in_sync_is_rejected_alone(client, conn, patient, body, field):
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
 def test_bad_uuid_in_path_is_refused(client, conn, patient, dose_id, method):
     before = snapshot(conn)
-    r = client.open(f"/api/v1/me/doses/{dose_id}", method=method, headers=patient["headers"],
-                    json=DOSE if method == "PUT" else None)
+    r = client.open(
+        f"/api/v1/me/doses/{dose_id}",
+        method=method,
+        headers=patient["headers"],
+        json=DOSE if method == "PUT" else None,
+    )
     assert_refused(r, "dose_id", 422)
     assert snapshot(conn) == before
 
 
 def test_bad_uuids_in_sync_are_rejected(client, conn, patient):
     before = snapshot(conn)
-    r = client.post("/api/v1/me/sync", json={"doses": [dict(DOSE, id="nope")], "deleted_doses": ["nope", 7]},
-                    headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"doses": [dict(DOSE, id="nope")], "deleted_doses": ["nope", 7]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200
     assert [d["status"] for d in r.json["doses"] + r.json["deleted_doses"]] == ["rejected"] * 3
     assert all("id" in error_keys(d["errors"]) for d in r.json["doses"] + r.json["deleted_doses"])
@@ -235,6 +298,7 @@ def test_bad_uuids_in_sync_are_rejected(client, conn, patient):
 
 
 # -- body-level failures on every JSON route ------------------------------------
+
 
 def _json_routes(patient, clinic):
     day = today_in(patient["timezone"]).isoformat()
@@ -261,16 +325,23 @@ BODY_FAILURES = [
     ("a string, not an object", b'"pain"', "application/json", 422, "_schema"),
     ("form content type", b"pain=5", "application/x-www-form-urlencoded", 415, "Content-Type"),
     ("text content type", b'{"pain": 5}', "text/plain", 415, "Content-Type"),
-    ("oversized body", json.dumps({"notes": "x" * (1024 * 1024 + 1)}).encode(), "application/json", 413,
-     "json"),
+    (
+        "oversized body",
+        json.dumps({"notes": "x" * (1024 * 1024 + 1)}).encode(),
+        "application/json",
+        413,
+        "json",
+    ),
 ]
 
 
 @pytest.mark.parametrize("route", range(6), ids=ROUTE_IDS)
-@pytest.mark.parametrize("data,content_type,status,field", [c[1:] for c in BODY_FAILURES],
-                         ids=[c[0] for c in BODY_FAILURES])
-def test_bad_body_is_refused_on_every_json_route(client, conn, patient, clinic, route, data, content_type,
-                                                 status, field):
+@pytest.mark.parametrize(
+    "data,content_type,status,field", [c[1:] for c in BODY_FAILURES], ids=[c[0] for c in BODY_FAILURES]
+)
+def test_bad_body_is_refused_on_every_json_route(
+    client, conn, patient, clinic, route, data, content_type, status, field
+):
     method, url, headers = _json_routes(patient, clinic)[route]
     before = snapshot(conn)
     r = client.open(url, method=method, data=data, content_type=content_type, headers=headers)
@@ -292,8 +363,11 @@ def test_batch_over_500_items_is_refused_whole(client, conn, patient):
     entries = [entry(date=(today - timedelta(days=i)).isoformat()) for i in range(400)]
     doses = [dict(DOSE, id=str(uuid.uuid4())) for _ in range(100)]
     before = snapshot(conn)
-    r = client.post("/api/v1/me/sync", json={"entries": entries, "doses": doses, "deleted_doses": [
-        str(uuid.uuid4())]}, headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"entries": entries, "doses": doses, "deleted_doses": [str(uuid.uuid4())]},
+        headers=patient["headers"],
+    )
     assert_refused(r, "_schema", 422)
     assert "500" in json.dumps(r.json["errors"])
     assert snapshot(conn) == before
@@ -304,13 +378,17 @@ def test_batch_over_500_items_is_refused_whole(client, conn, patient):
     assert snapshot(conn)["doses"] == before["doses"] + 100
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"entries": "all"}, "entries"),
-    ({"doses": {"id": "x"}}, "doses"),
-    ({"deleted_entries": 5}, "deleted_entries"),
-    ({"deleted_doses": None}, "deleted_doses"),
-    ({"entries": [], "since": "3"}, "since"),
-], ids=["entries str", "doses object", "deleted_entries int", "deleted_doses null", "unknown key"])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"entries": "all"}, "entries"),
+        ({"doses": {"id": "x"}}, "doses"),
+        ({"deleted_entries": 5}, "deleted_entries"),
+        ({"deleted_doses": None}, "deleted_doses"),
+        ({"entries": [], "since": "3"}, "since"),
+    ],
+    ids=["entries str", "doses object", "deleted_entries int", "deleted_doses null", "unknown key"],
+)
 def test_bad_sync_envelope_is_refused(client, conn, patient, body, field):
     before = snapshot(conn)
     assert_refused(client.post("/api/v1/me/sync", json=body, headers=patient["headers"]), field, 422)
@@ -319,10 +397,14 @@ def test_bad_sync_envelope_is_refused(client, conn, patient, body, field):
 
 def test_sync_deletion_with_naive_recorded_at_is_rejected(client, conn, patient):
     day = today_in(patient["timezone"]).isoformat()
-    assert client.put(f"/api/v1/me/entries/{day}", json=entry(), headers=patient["headers"]).status_code == 201
-    r = client.post("/api/v1/me/sync", json={"deleted_entries": [{"date": day, "recorded_at": NAIVE},
-                                                                 {"date": day, "why": "typo"}]},
-                    headers=patient["headers"])
+    assert (
+        client.put(f"/api/v1/me/entries/{day}", json=entry(), headers=patient["headers"]).status_code == 201
+    )
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"deleted_entries": [{"date": day, "recorded_at": NAIVE}, {"date": day, "why": "typo"}]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200
     first, second = r.json["deleted_entries"]
     assert first["status"] == "rejected" and "recorded_at" in error_keys(first["errors"]), first
@@ -332,15 +414,31 @@ def test_sync_deletion_with_naive_recorded_at_is_rejected(client, conn, patient)
 
 # -- time zones, patients, regimens ------------------------------------------------
 
-BAD_ZONES = ["Mars/Olympus", "", "Europe/Londn", "../../etc/passwd", "/etc/localtime", "Europe/London ",
-             "GMT+25", "right/UTC", "posix/Europe/London", "localtime", "posixrules", "europe/london", 5, None,
-             ["Europe/London"]]
+BAD_ZONES = [
+    "Mars/Olympus",
+    "",
+    "Europe/Londn",
+    "../../etc/passwd",
+    "/etc/localtime",
+    "Europe/London ",
+    "GMT+25",
+    "right/UTC",
+    "posix/Europe/London",
+    "localtime",
+    "posixrules",
+    "europe/london",
+    5,
+    None,
+    ["Europe/London"],
+]
 
 
 @pytest.mark.parametrize("zone", BAD_ZONES, ids=[repr(z) for z in BAD_ZONES])
 def test_unknown_zone_is_refused_on_post_patients(client, conn, clinic, zone):
     before = snapshot(conn)
-    r = client.post("/api/v1/patients", json={"display_name": "Zed", "timezone": zone}, headers=clinic["headers"])
+    r = client.post(
+        "/api/v1/patients", json={"display_name": "Zed", "timezone": zone}, headers=clinic["headers"]
+    )
     assert_refused(r, "timezone", 422)
     assert snapshot(conn) == before
 
@@ -349,17 +447,23 @@ def test_unknown_zone_is_refused_on_post_patients(client, conn, clinic, zone):
 def test_unknown_zone_is_refused_on_patch_me(client, conn, patient, zone):
     r = client.patch("/api/v1/me", json={"timezone": zone}, headers=patient["headers"])
     assert_refused(r, "timezone", 422)
-    assert conn.execute("SELECT timezone FROM patients WHERE id = ?", (patient["id"],)).fetchone()[0] == \
-        patient["timezone"]
+    assert (
+        conn.execute("SELECT timezone FROM patients WHERE id = ?", (patient["id"],)).fetchone()[0]
+        == patient["timezone"]
+    )
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"timezone": "Europe/London"}, "display_name"),
-    ({"display_name": "", "timezone": "Europe/London"}, "display_name"),
-    ({"display_name": "x" * 101, "timezone": "Europe/London"}, "display_name"),
-    ({"display_name": 7, "timezone": "Europe/London"}, "display_name"),
-    ({"display_name": "Zed", "timezone": "Europe/London", "external_ref": "r" * 101}, "external_ref"),
-], ids=["name missing", "name empty", "name too long", "name int", "external_ref too long"])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"timezone": "Europe/London"}, "display_name"),
+        ({"display_name": "", "timezone": "Europe/London"}, "display_name"),
+        ({"display_name": "x" * 101, "timezone": "Europe/London"}, "display_name"),
+        ({"display_name": 7, "timezone": "Europe/London"}, "display_name"),
+        ({"display_name": "Zed", "timezone": "Europe/London", "external_ref": "r" * 101}, "external_ref"),
+    ],
+    ids=["name missing", "name empty", "name too long", "name int", "external_ref too long"],
+)
 def test_bad_patient_is_refused(client, conn, clinic, body, field):
     before = snapshot(conn)
     assert_refused(client.post("/api/v1/patients", json=body, headers=clinic["headers"]), field, 422)
@@ -379,8 +483,13 @@ BAD_REGIMENS = [
     ("dose_time with seconds", regimen(dose_time="22:00:00"), "dose_time"),
     ("dose_time 12:60", regimen(dose_time="12:60"), "dose_time"),
     ("dose_time int", regimen(dose_time=2200), "dose_time"),
-    ("duplicate step dates", regimen(steps=[{"start_date": "2026-03-01", "dose_mg": 1.5},
-                                            {"start_date": "2026-03-01", "dose_mg": 3}]), "steps"),
+    (
+        "duplicate step dates",
+        regimen(
+            steps=[{"start_date": "2026-03-01", "dose_mg": 1.5}, {"start_date": "2026-03-01", "dose_mg": 3}]
+        ),
+        "steps",
+    ),
     ("no steps", regimen(steps=[]), "steps"),
     ("steps missing", regimen(steps=DROP), "steps"),
     ("step dose 0", regimen(steps=[{"start_date": "2026-03-01", "dose_mg": 0}]), "dose_mg"),
@@ -406,14 +515,20 @@ def test_bad_regimen_is_refused(client, conn, clinic, patient, body, field):
 
 # -- query strings ---------------------------------------------------------------
 
-@pytest.mark.parametrize("query,field", [
-    ("from=2026-02-30", "from"),
-    ("to=2026-13-01", "to"),
-    ("from=yesterday", "from"),
-    ("from=2026-03-10&to=2026-03-01", "to"),
-], ids=["from impossible", "to impossible", "from word", "from after to"])
-@pytest.mark.parametrize("route", ["/api/v1/me/entries", "/api/v1/me/doses", "clinician:entries",
-                                   "clinician:doses"])
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("from=2026-02-30", "from"),
+        ("to=2026-13-01", "to"),
+        ("from=yesterday", "from"),
+        ("from=2026-03-10&to=2026-03-01", "to"),
+    ],
+    ids=["from impossible", "to impossible", "from word", "from after to"],
+)
+@pytest.mark.parametrize(
+    "route", ["/api/v1/me/entries", "/api/v1/me/doses", "clinician:entries", "clinician:doses"]
+)
 def test_bad_date_range_is_refused(client, patient, clinic, query, field, route):
     if route.startswith("clinician:"):
         url, headers = f"/api/v1/patients/{patient['id']}/{route.split(':')[1]}", clinic["headers"]
@@ -430,27 +545,58 @@ def test_bad_cursor_is_refused(client, patient, cursor):
 
 # -- the good bounds ----------------------------------------------------------------
 
-@pytest.mark.parametrize("fields", [
-    {s: 0 for s in SCORES},
-    {s: 10 for s in SCORES},
-    {"sleep_hours": 0},
-    {"sleep_hours": 24},
-    {"sleep_hours": 7.25},
-    {"sleep_hours": 0.01},
-    {"notes": "n" * 2000},
-    {"side_effects": [{"name": n, "severity": s} for n, s in zip(
-        ("vivid_dreams", "insomnia", "headache", "nausea", "diarrhea", "dizziness", "anxiety", "flu_like"),
-        ("mild", "moderate", "severe") * 3)] + [{"name": "other", "severity": "mild", "note": "itchy"}]},
-], ids=["scores 0", "scores 10", "sleep 0", "sleep 24", "sleep 7.25", "sleep 0.01", "notes 2000",
-        "all side effects"])
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {s: 0 for s in SCORES},
+        {s: 10 for s in SCORES},
+        {"sleep_hours": 0},
+        {"sleep_hours": 24},
+        {"sleep_hours": 7.25},
+        {"sleep_hours": 0.01},
+        {"notes": "n" * 2000},
+        {
+            "side_effects": [
+                {"name": n, "severity": s}
+                for n, s in zip(
+                    (
+                        "vivid_dreams",
+                        "insomnia",
+                        "headache",
+                        "nausea",
+                        "diarrhea",
+                        "dizziness",
+                        "anxiety",
+                        "flu_like",
+                    ),
+                    ("mild", "moderate", "severe") * 3,
+                )
+            ]
+            + [{"name": "other", "severity": "mild", "note": "itchy"}]
+        },
+    ],
+    ids=[
+        "scores 0",
+        "scores 10",
+        "sleep 0",
+        "sleep 24",
+        "sleep 7.25",
+        "sleep 0.01",
+        "notes 2000",
+        "all side effects",
+    ],
+)
 def test_good_bounds_of_an_entry_are_accepted(client, conn, patient, fields):
     day = today_in(patient["timezone"]).isoformat()
-    r = client.put(f"/api/v1/me/entries/{day}", json={**fields, "recorded_at": recorded()},
-                   headers=patient["headers"])
+    r = client.put(
+        f"/api/v1/me/entries/{day}", json={**fields, "recorded_at": recorded()}, headers=patient["headers"]
+    )
     assert r.status_code == 201, r.json
     for key, value in fields.items():
-        assert r.json[key] == (value if key != "side_effects" else
-                               [dict(s, note=s.get("note")) for s in value])
+        assert r.json[key] == (
+            value if key != "side_effects" else [dict(s, note=s.get("note")) for s in value]
+        )
     assert count_rows(conn, "entries") == 1
 
 
@@ -458,9 +604,11 @@ def test_tomorrow_is_accepted_and_the_day_after_is_not(client, conn, patient):
     days = _days(patient)
     r = client.put(f"/api/v1/me/entries/{days['tomorrow']}", json=entry(), headers=patient["headers"])
     assert r.status_code == 201, r.json
-    r = client.post("/api/v1/me/sync", json={"entries": [entry(date=days["tomorrow"], pain=6),
-                                                         entry(date=days["after_tomorrow"])]},
-                    headers=patient["headers"])
+    r = client.post(
+        "/api/v1/me/sync",
+        json={"entries": [entry(date=days["tomorrow"], pain=6), entry(date=days["after_tomorrow"])]},
+        headers=patient["headers"],
+    )
     assert [e["status"] for e in r.json["entries"]] == ["updated", "rejected"]
     assert count_rows(conn, "entries") == 1
 
@@ -470,8 +618,10 @@ def test_tomorrow_follows_the_patients_zone_not_utc(client, clinic):
     east = make_patient(client, clinic, timezone_name="Pacific/Kiritimati", name="East")
     west = make_patient(client, clinic, timezone_name="Pacific/Pago_Pago", name="West", device="phone-w")
     east_tomorrow = (today_in("Pacific/Kiritimati") + timedelta(days=1)).isoformat()
-    assert client.put(f"/api/v1/me/entries/{east_tomorrow}", json=entry(),
-                      headers=east["headers"]).status_code == 201
+    assert (
+        client.put(f"/api/v1/me/entries/{east_tomorrow}", json=entry(), headers=east["headers"]).status_code
+        == 201
+    )
     # 25 hours apart, Kiritimati's tomorrow is always after Pago Pago's.
     assert east_tomorrow > (today_in("Pacific/Pago_Pago") + timedelta(days=1)).isoformat()
     r = client.put(f"/api/v1/me/entries/{east_tomorrow}", json=entry(), headers=west["headers"])
@@ -480,17 +630,26 @@ def test_tomorrow_follows_the_patients_zone_not_utc(client, clinic):
 
 @pytest.mark.parametrize("amount", [0.001, 1000, 4.5, 1.5, 0.5, 999.999])
 def test_good_dose_amounts_round_trip(client, conn, patient, amount):
-    r = client.put(f"/api/v1/me/doses/{uuid.uuid4()}", json=dose(amount_mg=amount), headers=patient["headers"])
+    r = client.put(
+        f"/api/v1/me/doses/{uuid.uuid4()}", json=dose(amount_mg=amount), headers=patient["headers"]
+    )
     assert r.status_code == 201, r.json
     assert r.json["amount_mg"] == amount
     assert conn.execute("SELECT amount_ug FROM doses").fetchone()[0] == round(amount * 1000)
 
 
 def test_good_regimen_is_accepted(client, conn, clinic, patient):
-    r = client.put(f"/api/v1/patients/{patient['id']}/regimen",
-                   json=regimen(dose_time="00:00", steps=[{"start_date": "2026-03-01", "dose_mg": 0.001},
-                                                          {"start_date": "2026-03-15", "dose_mg": 1000}]),
-                   headers=clinic["headers"])
+    r = client.put(
+        f"/api/v1/patients/{patient['id']}/regimen",
+        json=regimen(
+            dose_time="00:00",
+            steps=[
+                {"start_date": "2026-03-01", "dose_mg": 0.001},
+                {"start_date": "2026-03-15", "dose_mg": 1000},
+            ],
+        ),
+        headers=clinic["headers"],
+    )
     assert r.status_code == 200, r.json
     assert [s["dose_mg"] for s in r.json["steps"]] == [0.001, 1000]
     assert count_rows(conn, "regimen_steps") == 2
@@ -499,9 +658,16 @@ def test_good_regimen_is_accepted(client, conn, clinic, patient):
 def test_null_items_in_a_batch_are_rejected_alone(client, conn, patient):
     day = today_in(patient["timezone"]).isoformat()
     dose_id = str(uuid.uuid4())
-    r = client.post("/api/v1/me/sync", headers=patient["headers"], json={
-        "entries": [None, entry(date=day)], "doses": [None, dict(DOSE, id=dose_id)],
-        "deleted_entries": [None], "deleted_doses": [None]})
+    r = client.post(
+        "/api/v1/me/sync",
+        headers=patient["headers"],
+        json={
+            "entries": [None, entry(date=day)],
+            "doses": [None, dict(DOSE, id=dose_id)],
+            "deleted_entries": [None],
+            "deleted_doses": [None],
+        },
+    )
     assert r.status_code == 200, r.json
     assert [e["status"] for e in r.json["entries"]] == ["rejected", "created"]
     assert [d["status"] for d in r.json["doses"]] == ["rejected", "created"]
@@ -510,22 +676,31 @@ def test_null_items_in_a_batch_are_rejected_alone(client, conn, patient):
     assert count_rows(conn, "entries") == 1 and count_rows(conn, "doses") == 1
 
 
-@pytest.mark.parametrize("body", [
-    {"display_name": "A"},
-    {"display_name": "N" * 100},
-    {"timezone": "UTC"},
-    {"timezone": "America/Argentina/Buenos_Aires", "display_name": "Moved"},
-], ids=["name 1 char", "name 100 chars", "zone UTC", "zone and name"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"display_name": "A"},
+        {"display_name": "N" * 100},
+        {"timezone": "UTC"},
+        {"timezone": "America/Argentina/Buenos_Aires", "display_name": "Moved"},
+    ],
+    ids=["name 1 char", "name 100 chars", "zone UTC", "zone and name"],
+)
 def test_good_profile_changes_are_accepted(client, conn, patient, body):
     r = client.patch("/api/v1/me", json=body, headers=patient["headers"])
     assert r.status_code == 200, r.json
-    row = conn.execute("SELECT display_name, timezone FROM patients WHERE id = ?", (patient["id"],)).fetchone()
+    row = conn.execute(
+        "SELECT display_name, timezone FROM patients WHERE id = ?", (patient["id"],)
+    ).fetchone()
     for key, value in body.items():
         assert r.json[key] == value and row[key] == value
 
 
-@pytest.mark.parametrize("body", [{"display_name": ""}, {"display_name": "N" * 101}, {"display_name": None}],
-                         ids=["empty", "101 chars", "null"])
+@pytest.mark.parametrize(
+    "body",
+    [{"display_name": ""}, {"display_name": "N" * 101}, {"display_name": None}],
+    ids=["empty", "101 chars", "null"],
+)
 def test_bad_display_name_is_refused_on_patch_me(client, conn, patient, body):
     before = conn.execute("SELECT display_name FROM patients").fetchall()
     assert_refused(client.patch("/api/v1/me", json=body, headers=patient["headers"]), "display_name", 422)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -40,6 +40,7 @@ def free_port():
 
 
 # -- process groups -----------------------------------------------------------
+
 
 def group_pids(pgid):
     """Live (not zombie) pids of a process group, read from /proc."""
@@ -96,9 +97,24 @@ class Gunicorn:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers",
-                 str(self.workers), "--graceful-timeout", "5", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    str(self.workers),
+                    "--graceful-timeout",
+                    "5",
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -129,6 +145,7 @@ class Gunicorn:
 
 # -- seeding ------------------------------------------------------------------
 
+
 def seed_patients(db_path, count, tz="UTC"):
     """A clinic and ``count`` patients with one device token each; returns [{id, token, headers}]."""
     conn = dbmod.connect(db_path)
@@ -138,15 +155,18 @@ def seed_patients(db_path, count, tz="UTC"):
         with dbmod.write(conn):
             clinic = people.create_clinic(conn, "Reliability clinic", now)
             for i in range(count):
-                created = people.create_patient(conn, clinic["id"], {"display_name": f"P{i}", "timezone": tz},
-                                                now, 7)
+                created = people.create_patient(
+                    conn, clinic["id"], {"display_name": f"P{i}", "timezone": tz}, now, 7
+                )
                 token, token_hash = auth.new_token()
                 conn.execute(
                     "INSERT INTO tokens (token_hash, kind, patient_id, device_name, created_at, last_used_at)"
                     " VALUES (?, 'patient', ?, ?, ?, ?)",
-                    (token_hash, created["id"], f"device-{i}", to_utc_text(now), to_utc_text(now)))
-                out.append({"id": created["id"], "token": token,
-                            "headers": {"Authorization": f"Bearer {token}"}})
+                    (token_hash, created["id"], f"device-{i}", to_utc_text(now), to_utc_text(now)),
+                )
+                out.append(
+                    {"id": created["id"], "token": token, "headers": {"Authorization": f"Bearer {token}"}}
+                )
     finally:
         conn.close()
     return out
@@ -174,34 +194,47 @@ class ItemFactory:
     def __init__(self, seed, today):
         self.rng = random.Random(seed)
         self.today = today
-        self.clock = datetime.now(timezone.utc)
+        self.clock = datetime.now(UTC)
         self.n = 0
 
     def stamp(self):
         # Each new version is later than every earlier one of this client and than a
         # DELETE the server stamped with its own clock before: a newer edit wins.
         self.n += 1
-        self.clock = max(self.clock + timedelta(microseconds=1), datetime.now(timezone.utc))
+        self.clock = max(self.clock + timedelta(microseconds=1), datetime.now(UTC))
         return to_utc_text(self.clock)
 
     def entry(self, day_back):
         rng = self.rng
         day = (self.today - timedelta(days=day_back)).isoformat()
-        content = {"pain": rng.randint(0, 10), "mood": rng.randint(0, 10),
-                   "sleep_hours": rng.randint(0, 48) / 4,
-                   "side_effects": ([{"name": "vivid_dreams", "severity": rng.choice(["mild", "moderate"]),
-                                      "note": None}] if rng.random() < 0.3 else []),
-                   "notes": f"v{self.n}", "recorded_at": self.stamp()}
+        content = {
+            "pain": rng.randint(0, 10),
+            "mood": rng.randint(0, 10),
+            "sleep_hours": rng.randint(0, 48) / 4,
+            "side_effects": (
+                [{"name": "vivid_dreams", "severity": rng.choice(["mild", "moderate"]), "note": None}]
+                if rng.random() < 0.3
+                else []
+            ),
+            "notes": f"v{self.n}",
+            "recorded_at": self.stamp(),
+        }
         return ("entry", day), content
 
     def dose(self, dose_id=None, day_back=None):
         rng = self.rng
         day_back = rng.randint(0, 300) if day_back is None else day_back
-        taken = datetime.combine(self.today - timedelta(days=day_back), datetime.min.time(),
-                                 tzinfo=timezone.utc) + timedelta(hours=22, seconds=rng.randint(0, 3000))
-        content = {"medication": "naltrexone", "amount_mg": rng.choice([0.5, 1, 1.5, 2.25, 3, 4.5]),
-                   "taken_at": to_utc_text(taken), "status": rng.choice(["taken", "taken", "skipped"]),
-                   "note": f"v{self.n}", "recorded_at": self.stamp()}
+        taken = datetime.combine(
+            self.today - timedelta(days=day_back), datetime.min.time(), tzinfo=UTC
+        ) + timedelta(hours=22, seconds=rng.randint(0, 3000))
+        content = {
+            "medication": "naltrexone",
+            "amount_mg": rng.choice([0.5, 1, 1.5, 2.25, 3, 4.5]),
+            "taken_at": to_utc_text(taken),
+            "status": rng.choice(["taken", "taken", "skipped"]),
+            "note": f"v{self.n}",
+            "recorded_at": self.stamp(),
+        }
         return ("dose", dose_id or str(uuid.uuid4())), content
 
 
@@ -210,11 +243,22 @@ def stored_form(kind, content):
     if content is None:
         return None
     if kind == "entry":
-        return (content["pain"], content["mood"], float(content["sleep_hours"]),
-                json.dumps(content["side_effects"], separators=(",", ":")), content["notes"],
-                _utc(content["recorded_at"]))
-    return (content["medication"], round(content["amount_mg"] * 1000), _utc(content["taken_at"]),
-            content["status"], content["note"], _utc(content["recorded_at"]))
+        return (
+            content["pain"],
+            content["mood"],
+            float(content["sleep_hours"]),
+            json.dumps(content["side_effects"], separators=(",", ":")),
+            content["notes"],
+            _utc(content["recorded_at"]),
+        )
+    return (
+        content["medication"],
+        round(content["amount_mg"] * 1000),
+        _utc(content["taken_at"]),
+        content["status"],
+        content["note"],
+        _utc(content["recorded_at"]),
+    )
 
 
 def _utc(text):
@@ -226,18 +270,35 @@ def row_form(kind, row):
     if row is None or row["deleted"]:
         return None
     if kind == "entry":
-        return (row["pain"], row["mood"], row["sleep_hours"], row["side_effects"], row["notes"],
-                row["recorded_at"])
-    return (row["medication"], row["amount_ug"], row["taken_at"], row["status"], row["note"], row["recorded_at"])
+        return (
+            row["pain"],
+            row["mood"],
+            row["sleep_hours"],
+            row["side_effects"],
+            row["notes"],
+            row["recorded_at"],
+        )
+    return (
+        row["medication"],
+        row["amount_ug"],
+        row["taken_at"],
+        row["status"],
+        row["note"],
+        row["recorded_at"],
+    )
 
 
 def read_item(conn, patient_id, key):
     """The comparable stored form of one key of a patient."""
     kind, ident = key
     if kind == "entry":
-        row = conn.execute("SELECT * FROM entries WHERE patient_id = ? AND date = ?", (patient_id, ident)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM entries WHERE patient_id = ? AND date = ?", (patient_id, ident)
+        ).fetchone()
     else:
-        row = conn.execute("SELECT * FROM doses WHERE patient_id = ? AND id = ?", (patient_id, ident)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM doses WHERE patient_id = ? AND id = ?", (patient_id, ident)
+        ).fetchone()
     return row_form(kind, row)
 
 
@@ -258,8 +319,9 @@ def sync_body(items):
 
 def sync_statuses(answer):
     """Every item status of a /me/sync answer, in the order sent."""
-    return [r["status"] for part in ("entries", "doses", "deleted_entries", "deleted_doses")
-            for r in answer[part]]
+    return [
+        r["status"] for part in ("entries", "doses", "deleted_entries", "deleted_doses") for r in answer[part]
+    ]
 
 
 ACK_SYNC = {"created", "updated", "unchanged", "deleted"}

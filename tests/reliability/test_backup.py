@@ -30,15 +30,30 @@ import requests
 
 from diary import backup as backupmod
 from diary import db as dbmod
-from tests.reliability.harness import (API, ROOT, Gunicorn, ItemFactory, integrity, kill_group, read_item,
-                                       seed_patients, stored_form, sync_body)
+from tests.reliability.harness import (
+    API,
+    ROOT,
+    Gunicorn,
+    ItemFactory,
+    integrity,
+    kill_group,
+    read_item,
+    seed_patients,
+    stored_form,
+    sync_body,
+)
 
 
 def diary(*args, database, timeout=60):
     """Run the real `diary` command; return (exit code, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "diary.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, DIARY_DATABASE=database, DIARY_LOG_LEVEL="WARNING"),
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "diary.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, DIARY_DATABASE=database, DIARY_LOG_LEVEL="WARNING"),
+        timeout=timeout,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -74,8 +89,9 @@ class Writer(threading.Thread):
             self.sent.update(batch)
             method, path, body = call
             try:
-                r = requests.request(method, self.base + API + path, json=body, headers=self.patient["headers"],
-                                     timeout=30)
+                r = requests.request(
+                    method, self.base + API + path, json=body, headers=self.patient["headers"], timeout=30
+                )
             except requests.RequestException as exc:
                 self.errors.append(repr(exc))
                 continue
@@ -134,13 +150,15 @@ def test_backup_under_load_restores_everything_acknowledged(tmp_path):
         missing = [k for k, c in before.items() if read_item(conn, patient["id"], k) != stored_form(k[0], c)]
         assert missing == [], f"{len(missing)} acknowledged items not in the backup: {missing[:3]}"
         # Consistent: every stored item is one that was sent, and the change counter covers every row.
-        rows = ([("entry", r["date"]) for r in conn.execute("SELECT date FROM entries")]
-                + [("dose", r["id"]) for r in conn.execute("SELECT id FROM doses")])
+        rows = [("entry", r["date"]) for r in conn.execute("SELECT date FROM entries")] + [
+            ("dose", r["id"]) for r in conn.execute("SELECT id FROM doses")
+        ]
         assert all(read_item(conn, patient["id"], k) == stored_form(k[0], writer.sent[k]) for k in rows)
         assert len(rows) >= len(before)
         counter = conn.execute("SELECT value FROM change_counter").fetchone()[0]
-        top = conn.execute("SELECT MAX(s) FROM (SELECT MAX(seq) s FROM entries UNION ALL"
-                           " SELECT MAX(seq) FROM doses)").fetchone()[0]
+        top = conn.execute(
+            "SELECT MAX(s) FROM (SELECT MAX(seq) s FROM entries UNION ALL SELECT MAX(seq) FROM doses)"
+        ).fetchone()[0]
         assert counter >= top
     finally:
         conn.close()
@@ -159,9 +177,14 @@ def test_restore_refuses_while_the_scheduler_runs(tmp_path):
     assert diary("backup", backup_file, database=db_path)[0] == 0
     log = str(tmp_path / "scheduler.log")
     with open(log, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"], cwd=ROOT,
-                                env=dict(os.environ, DIARY_DATABASE=db_path), stdout=f, stderr=f,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
+            cwd=ROOT,
+            env=dict(os.environ, DIARY_DATABASE=db_path),
+            stdout=f,
+            stderr=f,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -180,10 +203,20 @@ def test_an_open_wal_connection_in_another_process_blocks_the_restore(tmp_path):
     """The journal-mode probe alone (no /proc) sees an idle connection of another process."""
     db_path = str(tmp_path / "diary.sqlite3")
     dbmod.migrate(db_path)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"c = sqlite3.connect({db_path!r}); c.execute('SELECT 1 FROM patients').fetchall()\n"
-        "print('open', flush=True); sys.stdin.read()")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time\n"
+                f"c = sqlite3.connect({db_path!r}); c.execute('SELECT 1 FROM patients').fetchall()\n"
+                "print('open', flush=True); sys.stdin.read()"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(backupmod.BackupError, match="in use"):
@@ -225,7 +258,7 @@ def test_restore_refuses_files_that_are_not_sound_diary_databases(tmp_path):
     root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'change_counter'").fetchone()[0]
     page = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
-    with open(broken, "r+b") as f:   # scribble over the change_counter table's page
+    with open(broken, "r+b") as f:  # scribble over the change_counter table's page
         f.seek((root - 1) * page + 8)
         f.write(uuid.uuid4().bytes * 8)
     code, _, err = diary("restore", broken, database=target)

@@ -23,8 +23,17 @@ from datetime import date
 import pytest
 
 from diary import db as dbmod
-from tests.reliability.harness import (ACK_SYNC, ItemFactory, env_int, integrity, read_item, seed_patients,
-                                       stored_form, sync_body, sync_statuses)
+from tests.reliability.harness import (
+    ACK_SYNC,
+    ItemFactory,
+    env_int,
+    integrity,
+    read_item,
+    seed_patients,
+    stored_form,
+    sync_body,
+    sync_statuses,
+)
 
 PROCESSES = env_int("DIARY_CONCURRENCY_PROCESSES", 4)
 ITEMS = env_int("DIARY_CONCURRENCY_ITEMS", 500)
@@ -37,8 +46,9 @@ def concurrent_writer(db_path, index, patient, barrier, results):
     errors, final, started, ended = [], {}, None, None
     try:
         from diary import create_app
+
         app = create_app({"DATABASE": db_path, "LOG_LEVEL": "WARNING"})
-        app.testing = True   # an exception (a locked database) reaches us instead of becoming a 500
+        app.testing = True  # an exception (a locked database) reaches us instead of becoming a 500
         client = app.test_client()
         headers = patient["headers"]
         rng = random.Random(index)
@@ -53,8 +63,9 @@ def concurrent_writer(db_path, index, patient, barrier, results):
             try:
                 if roll < 0.1 and live:
                     kind, ident = key = rng.choice(live)
-                    r = client.delete(f"/api/v1/me/{'entries' if kind == 'entry' else 'doses'}/{ident}",
-                                      headers=headers)
+                    r = client.delete(
+                        f"/api/v1/me/{'entries' if kind == 'entry' else 'doses'}/{ident}", headers=headers
+                    )
                     ok, sent = r.status_code == 204, [(key, None)]
                 elif roll < 0.45:
                     key, content = items.entry(rng.randint(1, 300))
@@ -66,7 +77,9 @@ def concurrent_writer(db_path, index, patient, barrier, results):
                     r = client.put(f"/api/v1/me/doses/{key[1]}", json=content, headers=headers)
                     ok, sent = r.status_code in (200, 201), [(key, content)]
                 else:
-                    batch = [(*items.entry(back), None) for back in rng.sample(range(301, 600), SYNC_ITEMS // 2)]
+                    batch = [
+                        (*items.entry(back), None) for back in rng.sample(range(301, 600), SYNC_ITEMS // 2)
+                    ]
                     batch += [(*items.dose(), None) for _ in range(SYNC_ITEMS - len(batch))]
                     r = client.post("/api/v1/me/sync", json=sync_body(batch), headers=headers)
                     ok = r.status_code == 200 and set(sync_statuses(r.json)) <= ACK_SYNC
@@ -95,8 +108,10 @@ def test_four_processes_write_at_once_without_locked_errors(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    procs = [ctx.Process(target=concurrent_writer, args=(db_path, i, patients[i], barrier, results), daemon=True)
-             for i in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=concurrent_writer, args=(db_path, i, patients[i], barrier, results), daemon=True)
+        for i in range(PROCESSES)
+    ]
     outcomes = {}
     try:
         for p in procs:
@@ -132,11 +147,15 @@ def test_four_processes_write_at_once_without_locked_errors(tmp_path):
             for key, content in final.items():
                 assert read_item(conn, pid, key) == stored_form(key[0], content), (index, key)
                 present += content is not None
-        live = conn.execute("SELECT (SELECT COUNT(*) FROM entries WHERE deleted = 0)"
-                            " + (SELECT COUNT(*) FROM doses WHERE deleted = 0)").fetchone()[0]
+        live = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM entries WHERE deleted = 0)"
+            " + (SELECT COUNT(*) FROM doses WHERE deleted = 0)"
+        ).fetchone()[0]
     finally:
         conn.close()
     assert live == present > PROCESSES * ITEMS // 3
     assert integrity(db_path) == "ok"
-    print(f"\nconcurrency: {PROCESSES} processes x {ITEMS} items, {present} live items, "
-          f"write phase {max(ends) - min(starts):.1f} s")
+    print(
+        f"\nconcurrency: {PROCESSES} processes x {ITEMS} items, {present} live items, "
+        f"write phase {max(ends) - min(starts):.1f} s"
+    )

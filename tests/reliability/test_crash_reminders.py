@@ -55,7 +55,7 @@ class Gateway:
     def __init__(self):
         self.lock = threading.Lock()
         self.local = threading.local()
-        self.log = []   # (key, body delivery_id, signature ok, status)
+        self.log = []  # (key, body delivery_id, signature ok, status)
 
     def on_request(self, handler):
         key = handler.headers.get("Idempotency-Key")
@@ -86,15 +86,22 @@ def seed(conn, rng, now):
         done = rng.random() < 0.15
         with dbmod.write(conn):
             if push:
-                conn.execute("INSERT INTO push_tokens (patient_id, platform, token, updated_at)"
-                             " VALUES (?, 'android', ?, ?)", (pid, f"tok-{i}", to_utc_text(now)))
-            for rid, kind in conn.execute("SELECT id, kind FROM reminders WHERE patient_id = ?", (pid,)).fetchall():
+                conn.execute(
+                    "INSERT INTO push_tokens (patient_id, platform, token, updated_at)"
+                    " VALUES (?, 'android', ?, ?)",
+                    (pid, f"tok-{i}", to_utc_text(now)),
+                )
+            for rid, kind in conn.execute(
+                "SELECT id, kind FROM reminders WHERE patient_id = ?", (pid,)
+            ).fetchall():
                 due = now - (timedelta(hours=3) if late else timedelta(seconds=rng.randint(30, 600)))
                 local = due.astimezone(ZoneInfo(tz))
                 # The wall time of the due instant: the next occurrence is a day later, never in this test.
-                conn.execute("UPDATE reminders SET time = ?, enabled = 1, next_due_utc = ?,"
-                             " next_local_date = ? WHERE id = ?",
-                             (local.strftime("%H:%M"), to_utc_text(due), local.date().isoformat(), rid))
+                conn.execute(
+                    "UPDATE reminders SET time = ?, enabled = 1, next_due_utc = ?,"
+                    " next_local_date = ? WHERE id = ?",
+                    (local.strftime("%H:%M"), to_utc_text(due), local.date().isoformat(), rid),
+                )
                 status = "skipped_done" if done else "expired" if late else "sent"
                 expected[rid] = (local.date().isoformat(), status, push)
                 if done:
@@ -105,22 +112,36 @@ def seed(conn, rng, now):
 def _log_day(conn, pid, kind, local, now):
     seq = dbmod.next_seq(conn)
     if kind == "diary":
-        conn.execute("INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, seq)"
-                     " VALUES (?, ?, 3, ?, ?, ?)", (pid, local.date().isoformat(), to_utc_text(now),
-                                                    to_utc_text(now), seq))
+        conn.execute(
+            "INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, seq)"
+            " VALUES (?, ?, 3, ?, ?, ?)",
+            (pid, local.date().isoformat(), to_utc_text(now), to_utc_text(now), seq),
+        )
     else:
-        conn.execute("INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
-                     " local_date, status, recorded_at, updated_at, seq)"
-                     " VALUES (?, ?, 'naltrexone', 1500, ?, ?, ?, 'taken', ?, ?, ?)",
-                     (pid, str(uuid.uuid4()), to_utc_text(local), int(local.utcoffset().total_seconds() // 60),
-                      local.date().isoformat(), to_utc_text(now), to_utc_text(now), seq))
+        conn.execute(
+            "INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
+            " local_date, status, recorded_at, updated_at, seq)"
+            " VALUES (?, ?, 'naltrexone', 1500, ?, ?, ?, 'taken', ?, ?, ?)",
+            (
+                pid,
+                str(uuid.uuid4()),
+                to_utc_text(local),
+                int(local.utcoffset().total_seconds() // 60),
+                local.date().isoformat(),
+                to_utc_text(now),
+                to_utc_text(now),
+                seq,
+            ),
+        )
 
 
 def ledger_problems(conn, gateway_log):
     """What breaks exactly-once in the ledger and at the gateway so far (empty when sound)."""
     problems = []
-    dupes = conn.execute("SELECT reminder_id, local_date, COUNT(*) FROM deliveries"
-                         " GROUP BY reminder_id, local_date HAVING COUNT(*) > 1").fetchall()
+    dupes = conn.execute(
+        "SELECT reminder_id, local_date, COUNT(*) FROM deliveries"
+        " GROUP BY reminder_id, local_date HAVING COUNT(*) > 1"
+    ).fetchall()
     problems += [f"two deliveries for reminder {r[0]} on {r[1]}" for r in dupes]
     ids = {r[0] for r in conn.execute("SELECT id FROM deliveries")}
     for key, body_id, signature_ok, _ in gateway_log:
@@ -128,21 +149,34 @@ def ledger_problems(conn, gateway_log):
             problems.append(f"gateway saw key {key} that is no delivery of the ledger")
         if body_id != key or not signature_ok:
             problems.append(f"request for {key}: body id {body_id}, signature ok {signature_ok}")
-    bad = conn.execute("SELECT status, COUNT(*) FROM deliveries WHERE status NOT IN"
-                       " ('pending', 'sent', 'skipped_done', 'expired') GROUP BY status").fetchall()
+    bad = conn.execute(
+        "SELECT status, COUNT(*) FROM deliveries WHERE status NOT IN"
+        " ('pending', 'sent', 'skipped_done', 'expired') GROUP BY status"
+    ).fetchall()
     problems += [f"{n} deliveries {status}" for status, n in bad]
     return problems
 
 
 def start_scheduler(db_path, gw, log_path):
     """Start `diary scheduler` (tick every second) in its own session; return once it says it runs."""
-    env = dict(os.environ, DIARY_DATABASE=db_path, DIARY_PUSH_WEBHOOK_URL=gw.url,
-               DIARY_PUSH_WEBHOOK_SECRET=SECRET, DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="2",
-               DIARY_LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        DIARY_DATABASE=db_path,
+        DIARY_PUSH_WEBHOOK_URL=gw.url,
+        DIARY_PUSH_WEBHOOK_SECRET=SECRET,
+        DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="2",
+        DIARY_LOG_LEVEL="WARNING",
+    )
     offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
-                                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if "running, tick every" in _read(log_path, offset):
@@ -216,9 +250,11 @@ def test_sigkilled_scheduler_loses_and_doubles_no_reminder(tmp_path):
     assert problems == [], f"seed {SEED}: {problems[:5]}"
     # One delivery per due reminder and local date, none missing, none extra, each ended as it should.
     assert count == len(rows) == len(expected), f"seed {SEED}"
-    wrong = {rid: (rows.get(rid, {}).get("local_date"), rows.get(rid, {}).get("status"), want[:2])
-             for rid, want in expected.items()
-             if rid not in rows or (rows[rid]["local_date"], rows[rid]["status"]) != want[:2]}
+    wrong = {
+        rid: (rows.get(rid, {}).get("local_date"), rows.get(rid, {}).get("status"), want[:2])
+        for rid, want in expected.items()
+        if rid not in rows or (rows[rid]["local_date"], rows[rid]["status"]) != want[:2]
+    }
     assert wrong == {}, f"seed {SEED}: {list(wrong.items())[:5]}"
     assert {r["status"] for r in rows.values()} <= FINAL
     # The gateway: each pushed delivery answered 2xx under its one key; nothing else was pushed.
@@ -227,9 +263,11 @@ def test_sigkilled_scheduler_loses_and_doubles_no_reminder(tmp_path):
     assert {key for key, *_ in gateway.log} == pushed == ok_keys, f"seed {SEED}"
     repeats = sum(n - 1 for n in Counter(key for key, *_ in gateway.log).values())
     retried_500 = sum(1 for *_, status in gateway.log if status == 500)
-    print(f"\ncrash reminders: seed {SEED}, kills {moments}, {len(expected)} due, {len(pushed)} pushed, "
-          f"{len(gateway.log)} requests, {repeats} repeats of a key ({retried_500} after a 500), "
-          f"statuses {Counter(r['status'] for r in rows.values())}")
+    print(
+        f"\ncrash reminders: seed {SEED}, kills {moments}, {len(expected)} due, {len(pushed)} pushed, "
+        f"{len(gateway.log)} requests, {repeats} repeats of a key ({retried_500} after a 500), "
+        f"statuses {Counter(r['status'] for r in rows.values())}"
+    )
     assert moments.count("idle") < KILLS, "no kill landed while the scheduler was sending"
 
 
@@ -240,11 +278,16 @@ def test_ledger_check_finds_a_second_key_for_one_reminder(tmp_path):
     conn = dbmod.connect(db_path)
     try:
         now = utcnow()
-        add_patient(conn, "UTC", now - timedelta(days=1), diary_time=(now - timedelta(minutes=5)).strftime("%H:%M"))
+        add_patient(
+            conn, "UTC", now - timedelta(days=1), diary_time=(now - timedelta(minutes=5)).strftime("%H:%M")
+        )
         tick(conn, now, {"REMINDER_GRACE_MINUTES": 120})
         [delivery_id] = [r[0] for r in conn.execute("SELECT id FROM deliveries")]
-        assert ledger_problems(conn, [(delivery_id, delivery_id, True, 200)] * 2) == []   # a repeat: fine
+        assert ledger_problems(conn, [(delivery_id, delivery_id, True, 200)] * 2) == []  # a repeat: fine
         other = str(uuid.uuid4())
-        assert len(ledger_problems(conn, [(delivery_id, delivery_id, True, 200), (other, other, True, 200)])) == 1
+        assert (
+            len(ledger_problems(conn, [(delivery_id, delivery_id, True, 200), (other, other, True, 200)]))
+            == 1
+        )
     finally:
         conn.close()

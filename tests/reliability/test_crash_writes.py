@@ -26,8 +26,20 @@ import pytest
 import requests
 
 from diary import db as dbmod
-from tests.reliability.harness import (ACK_SYNC, API, Gunicorn, ItemFactory, env_int, integrity, read_item,
-                                       row_form, seed_patients, stored_form, sync_body, sync_statuses)
+from tests.reliability.harness import (
+    ACK_SYNC,
+    API,
+    Gunicorn,
+    ItemFactory,
+    env_int,
+    integrity,
+    read_item,
+    row_form,
+    seed_patients,
+    stored_form,
+    sync_body,
+    sync_statuses,
+)
 
 KILLS = env_int("DIARY_CRASH_KILLS", 5)
 SEED = env_int("DIARY_CRASH_SEED", random.randrange(1_000_000))
@@ -41,8 +53,8 @@ DEADLINE_SECONDS = 60 + 20 * KILLS
 
 class Control:
     def __init__(self):
-        self.up = threading.Event()       # clients may send
-        self.stop = threading.Event()     # clients finish their in-flight request and leave
+        self.up = threading.Event()  # clients may send
+        self.stop = threading.Event()  # clients finish their in-flight request and leave
         self.deadline = time.monotonic() + DEADLINE_SECONDS
 
 
@@ -55,8 +67,8 @@ class Client(threading.Thread):
         self.rng = random.Random(seed)
         self.items = ItemFactory(seed, date.today())
         self.lock = threading.Lock()
-        self.acked = {}        # key -> content the server acknowledged last (None: deleted)
-        self.inflight = None   # (method, path, body, [(key, content)]) not yet answered
+        self.acked = {}  # key -> content the server acknowledged last (None: deleted)
+        self.inflight = None  # (method, path, body, [(key, content)]) not yet answered
         self.errors = []
         self.stats = {"requests": 0, "acked_items": 0, "resends": 0, "resends_found_committed": 0}
 
@@ -112,8 +124,9 @@ class Client(threading.Thread):
             if resend:
                 self.stats["resends"] += 1
             try:
-                answer = requests.request(method, self.base + API + path, json=body,
-                                          headers=self.patient["headers"], timeout=60)
+                answer = requests.request(
+                    method, self.base + API + path, json=body, headers=self.patient["headers"], timeout=60
+                )
             except requests.RequestException:
                 # No answer: the server died. Resend the same request once it is back.
                 resend = True
@@ -136,10 +149,12 @@ class Client(threading.Thread):
             if answer.status_code not in (200, 201):
                 self.errors.append(f"{where}: HTTP {answer.status_code} {answer.text[:300]}")
                 return False
-            (key, content), = sent
+            ((key, content),) = sent
             got = answer.json()
             if (got["recorded_at"], got.get("notes", got.get("note"))) != (
-                    content["recorded_at"], content.get("notes", content.get("note"))):
+                content["recorded_at"],
+                content.get("notes", content.get("note")),
+            ):
                 self.errors.append(f"{where}: answered content differs for {key}")
                 return False
             return True
@@ -199,8 +214,10 @@ def test_acknowledged_writes_survive_sigkill_of_gunicorn(tmp_path):
     server = Gunicorn(db_path, str(tmp_path / "gunicorn.log"))
     ctl = Control()
     rng = random.Random(SEED)
-    clients = [Client(f"{mode}-{i}", mode, patients[i], server.base, ctl, SEED * 10 + i)
-               for i, mode in enumerate(MODES)]
+    clients = [
+        Client(f"{mode}-{i}", mode, patients[i], server.base, ctl, SEED * 10 + i)
+        for i, mode in enumerate(MODES)
+    ]
     report = []
     try:
         server.start()
@@ -256,21 +273,23 @@ def test_verify_finds_a_lost_or_changed_item(tmp_path):
     items = ItemFactory(1, date.today())
     key, content = items.entry(3)
     fake.acked = {key: content}
-    assert len(verify(db_path, [fake])) == 1          # never stored: lost
+    assert len(verify(db_path, [fake])) == 1  # never stored: lost
     conn = dbmod.connect(db_path)
     try:
         from diary import records
         from diary.schemas.diary import EntryIn
+
         with dbmod.write(conn):
-            records.upsert_entry(conn, patient["id"], key[1], EntryIn().load(content), items.clock,
-                                 dbmod.next_seq(conn))
-        assert verify(db_path, [fake]) == []           # stored as acknowledged
+            records.upsert_entry(
+                conn, patient["id"], key[1], EntryIn().load(content), items.clock, dbmod.next_seq(conn)
+            )
+        assert verify(db_path, [fake]) == []  # stored as acknowledged
         assert read_item(conn, patient["id"], key) == stored_form("entry", content)
         conn.execute("UPDATE entries SET pain = (pain + 1) % 11 WHERE patient_id = ?", (patient["id"],))
-        assert len(verify(db_path, [fake])) == 1       # stored, but not what was acknowledged
+        assert len(verify(db_path, [fake])) == 1  # stored, but not what was acknowledged
         fake.inflight = ("PUT", "", {}, [(key, None)])
         conn.execute("UPDATE entries SET deleted = 1 WHERE patient_id = ?", (patient["id"],))
-        assert verify(db_path, [fake]) == []           # an in-flight deletion may have committed
+        assert verify(db_path, [fake]) == []  # an in-flight deletion may have committed
         assert row_form("entry", None) is None
     finally:
         conn.close()

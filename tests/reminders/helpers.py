@@ -1,16 +1,20 @@
 """Plain-SQL setup for reminder engine tests: no dependency on the web API."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from diary import db as dbmod
 from diary.clock import to_utc_text
 from diary.reminders import schedule
 from diary.reminders.tick import tick
 
-UTC = timezone.utc
-CONFIG = {"REMINDER_GRACE_MINUTES": 120, "PUSH_WEBHOOK_URL": "", "PUSH_WEBHOOK_SECRET": "",
-          "PUSH_WEBHOOK_TIMEOUT_SECONDS": 2}
+UTC = UTC
+CONFIG = {
+    "REMINDER_GRACE_MINUTES": 120,
+    "PUSH_WEBHOOK_URL": "",
+    "PUSH_WEBHOOK_SECRET": "",
+    "PUSH_WEBHOOK_TIMEOUT_SECONDS": 2,
+}
 
 
 def utc(*args):
@@ -18,26 +22,50 @@ def utc(*args):
     return datetime(*args, tzinfo=UTC)
 
 
-def add_patient(conn, tz, now, dose_time=None, diary_time="20:00", days=None, detail=0,
-                medication="naltrexone", steps=(), diary_enabled=True):
+def add_patient(
+    conn,
+    tz,
+    now,
+    dose_time=None,
+    diary_time="20:00",
+    days=None,
+    detail=0,
+    medication="naltrexone",
+    steps=(),
+    diary_enabled=True,
+):
     """Insert a patient (and regimen) with SQL, then create and schedule the reminders."""
     pid = str(uuid.uuid4())
     now_text = to_utc_text(now)
     with dbmod.write(conn):
         clinic = conn.execute("SELECT id FROM clinics LIMIT 1").fetchone()
-        clinic_id = clinic[0] if clinic else conn.execute(
-            "INSERT INTO clinics (name, created_at) VALUES ('Test clinic', ?)", (now_text,)).lastrowid
-        conn.execute("INSERT INTO patients (id, clinic_id, display_name, timezone, reminder_detail, created_at)"
-                     " VALUES (?, ?, 'P', ?, ?, ?)", (pid, clinic_id, tz, detail, now_text))
+        clinic_id = (
+            clinic[0]
+            if clinic
+            else conn.execute(
+                "INSERT INTO clinics (name, created_at) VALUES ('Test clinic', ?)", (now_text,)
+            ).lastrowid
+        )
+        conn.execute(
+            "INSERT INTO patients (id, clinic_id, display_name, timezone, reminder_detail, created_at)"
+            " VALUES (?, ?, 'P', ?, ?, ?)",
+            (pid, clinic_id, tz, detail, now_text),
+        )
         if dose_time:
-            conn.execute("INSERT INTO regimens (patient_id, medication, dose_time, updated_at) VALUES (?, ?, ?, ?)",
-                         (pid, medication, dose_time, now_text))
+            conn.execute(
+                "INSERT INTO regimens (patient_id, medication, dose_time, updated_at) VALUES (?, ?, ?, ?)",
+                (pid, medication, dose_time, now_text),
+            )
             for start, dose_ug in steps:
-                conn.execute("INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
-                             (pid, start, dose_ug))
+                conn.execute(
+                    "INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
+                    (pid, start, dose_ug),
+                )
         schedule.ensure_default_reminders(conn, pid, now)
-        conn.execute("UPDATE reminders SET time = ?, enabled = ? WHERE patient_id = ? AND kind = 'diary'",
-                     (diary_time or "20:00", 1 if diary_time and diary_enabled else 0, pid))
+        conn.execute(
+            "UPDATE reminders SET time = ?, enabled = ? WHERE patient_id = ? AND kind = 'diary'",
+            (diary_time or "20:00", 1 if diary_time and diary_enabled else 0, pid),
+        )
         if days is not None:
             conn.execute("UPDATE reminders SET days = ? WHERE patient_id = ?", (days, pid))
         schedule.recompute_for_patient(conn, pid, now)
@@ -57,7 +85,11 @@ def run_ticks(conn, start, end, config=CONFIG, step=timedelta(minutes=1), **kwar
 
 def deliveries(conn, patient_id=None):
     """Ledger rows as dicts, ordered by due time."""
-    sql = "SELECT * FROM deliveries" + (" WHERE patient_id = ?" if patient_id else "") + " ORDER BY due_at, kind"
+    sql = (
+        "SELECT * FROM deliveries"
+        + (" WHERE patient_id = ?" if patient_id else "")
+        + " ORDER BY due_at, kind"
+    )
     return [dict(r) for r in conn.execute(sql, (patient_id,) if patient_id else ())]
 
 

@@ -24,11 +24,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({
-                    "key": self.headers.get("Idempotency-Key"),
-                    "signature_ok": verify(receiver.secret, raw, self.headers.get("X-Diary-Signature")),
-                    "json": json.loads(raw),
-                })
+                receiver.requests.append(
+                    {
+                        "key": self.headers.get("Idempotency-Key"),
+                        "signature_ok": verify(receiver.secret, raw, self.headers.get("X-Diary-Signature")),
+                        "json": json.loads(raw),
+                    }
+                )
                 if receiver.on_request:
                     receiver.on_request(self)
                 if receiver.delay:
@@ -56,5 +58,10 @@ class Receiver:
 
     def config(self, **extra):
         """Tick settings pointing at this receiver."""
-        return {"REMINDER_GRACE_MINUTES": 120, "PUSH_WEBHOOK_URL": self.url,
-                "PUSH_WEBHOOK_SECRET": SECRET, "PUSH_WEBHOOK_TIMEOUT_SECONDS": 2, **extra}
+        return {
+            "REMINDER_GRACE_MINUTES": 120,
+            "PUSH_WEBHOOK_URL": self.url,
+            "PUSH_WEBHOOK_SECRET": SECRET,
+            "PUSH_WEBHOOK_TIMEOUT_SECONDS": 2,
+            **extra,
+        }

@@ -7,13 +7,17 @@ from diary.reminders.tick import tick
 from tests.conftest import make_clinic, make_patient
 from tests.reminders.helpers import CONFIG
 
-REGIMEN = {"medication": "naltrexone", "dose_time": "22:00",
-           "steps": [{"start_date": "2026-01-01", "dose_mg": 1.5}]}
+REGIMEN = {
+    "medication": "naltrexone",
+    "dose_time": "22:00",
+    "steps": [{"start_date": "2026-01-01", "dose_mg": 1.5}],
+}
 
 
 def set_regimen(client, clinic, patient, **changes):
-    r = client.put(f"/api/v1/patients/{patient['id']}/regimen", json={**REGIMEN, **changes},
-                   headers=clinic["headers"])
+    r = client.put(
+        f"/api/v1/patients/{patient['id']}/regimen", json={**REGIMEN, **changes}, headers=clinic["headers"]
+    )
     assert r.status_code == 200, r.json
     return r.json
 
@@ -38,8 +42,11 @@ def test_defaults_diary_always_dose_only_with_regimen(client, clinic, patient):
     set_regimen(client, clinic, patient, dose_time="21:30")
     assert reminders(client, patient)["dose"]["time"] == "21:30"
     # ...until the patient picks another time.
-    r = client.put("/api/v1/me/reminders/dose", json={"time": "23:15", "days": ["mon", "fri"]},
-                   headers=patient["headers"])
+    r = client.put(
+        "/api/v1/me/reminders/dose",
+        json={"time": "23:15", "days": ["mon", "fri"]},
+        headers=patient["headers"],
+    )
     assert r.status_code == 200 and r.json["time"] == "23:15" and not r.json["follows_regimen"]
     assert r.json["days"] == ["mon", "fri"]
     set_regimen(client, clinic, patient, dose_time="21:00")
@@ -66,8 +73,9 @@ def test_validation_names_the_field(client, patient):
 
 
 def test_disable_clears_next_due(client, patient):
-    r = client.put("/api/v1/me/reminders/diary", json={"time": "19:45", "enabled": False},
-                   headers=patient["headers"])
+    r = client.put(
+        "/api/v1/me/reminders/diary", json={"time": "19:45", "enabled": False}, headers=patient["headers"]
+    )
     assert r.status_code == 200 and r.json["next_due_at"] is None and not r.json["enabled"]
 
 
@@ -76,8 +84,10 @@ def test_clinician_sees_and_sets_only_own_clinic(client, conn, clinic, patient):
     r = client.put(url, json={"time": "18:30"}, headers=clinic["headers"])
     assert r.status_code == 200 and r.json["time"] == "18:30"
     assert client.get(url, headers=clinic["headers"]).json["time"] == "18:30"
-    assert client.get(f"/api/v1/patients/{patient['id']}/reminders/dose",
-                      headers=clinic["headers"]).status_code == 404
+    assert (
+        client.get(f"/api/v1/patients/{patient['id']}/reminders/dose", headers=clinic["headers"]).status_code
+        == 404
+    )
     other = make_clinic(conn, name="Other clinic")
     assert client.get(url, headers=other["headers"]).status_code == 404
     assert client.put(url, json={"time": "07:00"}, headers=other["headers"]).status_code == 404
@@ -95,10 +105,15 @@ def test_zone_change_moves_next_due(client, patient):
 def test_outbox_ack_detail_and_push(client, conn, clinic, patient):
     set_regimen(client, clinic, patient)
     h = patient["headers"]
-    assert client.put("/api/v1/me/reminder-settings", json={"detail": True}, headers=h).json == {"detail": True}
+    assert client.put("/api/v1/me/reminder-settings", json={"detail": True}, headers=h).json == {
+        "detail": True
+    }
     assert reminders(client, patient)["dose"]
     assert client.get("/api/v1/me/reminders", headers=h).json["detail"] is True
-    assert client.put("/api/v1/me/push", json={"platform": "android", "token": "abc"}, headers=h).status_code == 204
+    assert (
+        client.put("/api/v1/me/push", json={"platform": "android", "token": "abc"}, headers=h).status_code
+        == 204
+    )
     assert conn.execute("SELECT token FROM push_tokens").fetchone()[0] == "abc"
     assert client.delete("/api/v1/me/push", headers=h).status_code == 204
     assert conn.execute("SELECT COUNT(*) FROM push_tokens").fetchone()[0] == 0
@@ -115,15 +130,22 @@ def test_outbox_ack_detail_and_push(client, conn, clinic, patient):
     assert dose["body"].endswith("naltrexone 1.5 mg")
     later = to_utc_text(now + timedelta(minutes=1))
     assert client.get("/api/v1/me/notifications", query_string={"since": later}, headers=h).json == {
-        "notifications": []}
-    assert client.get("/api/v1/me/notifications", query_string={"since": "yesterday"},
-                      headers=h).status_code == 422
+        "notifications": []
+    }
+    assert (
+        client.get("/api/v1/me/notifications", query_string={"since": "yesterday"}, headers=h).status_code
+        == 422
+    )
 
     assert client.post(f"/api/v1/me/notifications/{dose['id']}/ack", headers=h).status_code == 204
-    acked = next(i for i in client.get("/api/v1/me/notifications", headers=h).json["notifications"]
-                 if i["id"] == dose["id"])
+    acked = next(
+        i
+        for i in client.get("/api/v1/me/notifications", headers=h).json["notifications"]
+        if i["id"] == dose["id"]
+    )
     assert acked["acked_at"] is not None
     assert client.post("/api/v1/me/notifications/nope/ack", headers=h).status_code == 404
     other = make_patient(client, clinic, name="Other")
-    assert client.post(f"/api/v1/me/notifications/{dose['id']}/ack",
-                       headers=other["headers"]).status_code == 404
+    assert (
+        client.post(f"/api/v1/me/notifications/{dose['id']}/ack", headers=other["headers"]).status_code == 404
+    )

@@ -12,7 +12,9 @@ def test_tick_and_preview(rdb, rconn):
     pid = add_patient(rconn, "Europe/London", utc(2026, 3, 28, 0, 0), dose_time="01:30", diary_time=None)
     runner = CliRunner(env={"DIARY_DATABASE": rdb})
 
-    result = runner.invoke(main, ["reminders", "preview", pid, "--days", "2", "--now", "2026-03-28T00:00:00+00:00"])
+    result = runner.invoke(
+        main, ["reminders", "preview", pid, "--days", "2", "--now", "2026-03-28T00:00:00+00:00"]
+    )
     assert result.exit_code == 0, result.output
     fires = json.loads(result.output)["reminders"]
     assert [(f["local_date"], f["local"], f["utc"]) for f in fires] == [

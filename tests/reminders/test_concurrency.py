@@ -17,6 +17,7 @@ END = START + timedelta(hours=26)
 def _tick_loop(path, config, minute, out):
     """Tick minute by minute over the whole window, like a second scheduler would."""
     from diary.reminders.tick import tick
+
     conn = dbmod.connect(path)
     total = Counter()
     now = START
@@ -34,13 +35,21 @@ def test_two_tick_loops_in_two_processes_claim_each_date_once(rdb, rconn):
     zones = ["Europe/London", "America/New_York", "Australia/Adelaide", "Asia/Kolkata", "UTC"]
     pids = []
     for i in range(120):
-        pid = add_patient(rconn, zones[i % len(zones)], START, dose_time=f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
-                          diary_time=f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}")
+        pid = add_patient(
+            rconn,
+            zones[i % len(zones)],
+            START,
+            dose_time=f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
+            diary_time=f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
+        )
         pids.append(pid)
         if i % 2:
             with dbmod.write(rconn):
-                rconn.execute("INSERT INTO push_tokens (patient_id, platform, token, updated_at)"
-                              " VALUES (?, 'android', ?, ?)", (pid, f"tok-{i}", to_utc_text(START)))
+                rconn.execute(
+                    "INSERT INTO push_tokens (patient_id, platform, token, updated_at)"
+                    " VALUES (?, 'android', ?, ?)",
+                    (pid, f"tok-{i}", to_utc_text(START)),
+                )
     expected = Counter()
     ctx = multiprocessing.get_context("spawn")
     with Receiver() as gw:
@@ -57,7 +66,10 @@ def test_two_tick_loops_in_two_processes_claim_each_date_once(rdb, rconn):
     assert per_date and max(per_date.values()) == 1
     # Every reminder fires on every local date whose due instant lies in the window.
     from diary.reminders import rules
-    for r in rconn.execute("SELECT r.id, r.time, p.timezone FROM reminders r JOIN patients p ON p.id = r.patient_id"):
+
+    for r in rconn.execute(
+        "SELECT r.id, r.time, p.timezone FROM reminders r JOIN patients p ON p.id = r.patient_id"
+    ):
         occ = rules.occurrences(rules.parse_time(r["time"]), rules.ALL_DAYS, r["timezone"], START, 5)
         for day, due in occ:
             if due <= END:

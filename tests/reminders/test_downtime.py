@@ -4,22 +4,24 @@ from datetime import timedelta
 
 from diary import db as dbmod
 from diary.clock import to_utc_text
-from tests.reminders.helpers import CONFIG, add_patient, deliveries, run_ticks, t, utc
 from diary.reminders.tick import tick
+from tests.reminders.helpers import CONFIG, add_patient, deliveries, run_ticks, t, utc
 
 
 def test_five_hour_downtime_then_one_tick(rconn):
     down = utc(2026, 6, 10, 6, 0)
     # London in June is UTC+1: wall times below are due 0.5, 2.5, 3.5 and 4.5 hours into the outage.
-    a = add_patient(rconn, "Europe/London", down, dose_time="07:30", diary_time=None)   # 4.5 h late
-    b = add_patient(rconn, "Europe/London", down, dose_time="09:30", diary_time=None)   # 2.5 h late
+    a = add_patient(rconn, "Europe/London", down, dose_time="07:30", diary_time=None)  # 4.5 h late
+    b = add_patient(rconn, "Europe/London", down, dose_time="09:30", diary_time=None)  # 2.5 h late
     c = add_patient(rconn, "Europe/London", down, dose_time="10:30", diary_time="11:30")  # 1.5 h, 0.5 h
 
     back = down + timedelta(hours=5)
     summary = tick(rconn, back, CONFIG)
 
     assert summary == {"due": 4, "sent": 2, "skipped_done": 0, "expired": 2, "failed": 0}
-    status = {(r["patient_id"], r["kind"]): (r["status"], r["due_at"], r["sent_at"]) for r in deliveries(rconn)}
+    status = {
+        (r["patient_id"], r["kind"]): (r["status"], r["due_at"], r["sent_at"]) for r in deliveries(rconn)
+    }
     assert status == {
         (a, "dose"): ("expired", t(utc(2026, 6, 10, 6, 30)), None),
         (b, "dose"): ("expired", t(utc(2026, 6, 10, 8, 30)), None),
@@ -29,17 +31,18 @@ def test_five_hour_downtime_then_one_tick(rconn):
     # The following minutes send nothing more, and tomorrow is scheduled as usual.
     again = run_ticks(rconn, back + timedelta(minutes=1), back + timedelta(hours=2))
     assert sum(again.values()) == 0
-    assert rconn.execute("SELECT next_due_utc FROM reminders WHERE patient_id = ? AND kind = 'dose'",
-                         (a,)).fetchone()[0] == to_utc_text(utc(2026, 6, 11, 6, 30))
+    assert rconn.execute(
+        "SELECT next_due_utc FROM reminders WHERE patient_id = ? AND kind = 'dose'", (a,)
+    ).fetchone()[0] == to_utc_text(utc(2026, 6, 11, 6, 30))
 
 
 def test_exactly_at_grace_is_still_sent(rconn):
     start = utc(2026, 6, 10, 6, 0)
     pid = add_patient(rconn, "UTC", start, dose_time="07:00", diary_time="07:01")
-    summary = tick(rconn, utc(2026, 6, 10, 9, 0), CONFIG)   # dose 120 min late, diary 119
+    summary = tick(rconn, utc(2026, 6, 10, 9, 0), CONFIG)  # dose 120 min late, diary 119
     assert summary["sent"] == 2 and summary["expired"] == 0
     assert {r["status"] for r in deliveries(rconn, pid)} == {"sent"}
-    summary = tick(rconn, utc(2026, 6, 11, 9, 1), CONFIG)   # dose 121 min late
+    summary = tick(rconn, utc(2026, 6, 11, 9, 1), CONFIG)  # dose 121 min late
     assert summary == {"due": 2, "sent": 1, "skipped_done": 0, "expired": 1, "failed": 0}
 
 
@@ -59,32 +62,59 @@ def test_done_days_are_skipped_not_sent(rconn):
     now = to_utc_text(start)
     with dbmod.write(rconn):
         seq = 1
-        rconn.execute("INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, seq)"
-                      " VALUES (?, '2026-06-10', 4, ?, ?, ?)", (pid, now, now, seq))
+        rconn.execute(
+            "INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, seq)"
+            " VALUES (?, '2026-06-10', 4, ?, ?, ?)",
+            (pid, now, now, seq),
+        )
         # A deleted entry does not count: the 11th still gets its reminder.
-        rconn.execute("INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, deleted, seq)"
-                      " VALUES (?, '2026-06-11', 4, ?, ?, 1, ?)", (pid, now, now, seq + 1))
+        rconn.execute(
+            "INSERT INTO entries (patient_id, date, pain, recorded_at, updated_at, deleted, seq)"
+            " VALUES (?, '2026-06-11', 4, ?, ?, 1, ?)",
+            (pid, now, now, seq + 1),
+        )
         # A dose logged as skipped still means the dose was dealt with.
-        rconn.execute("INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
-                      " local_date, status, recorded_at, updated_at, seq)"
-                      " VALUES (?, 'd1', 'naltrexone', 1500, ?, 0, '2026-06-10', 'skipped', ?, ?, ?)",
-                      (pid, now, now, now, seq + 2))
+        rconn.execute(
+            "INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
+            " local_date, status, recorded_at, updated_at, seq)"
+            " VALUES (?, 'd1', 'naltrexone', 1500, ?, 0, '2026-06-10', 'skipped', ?, ?, ?)",
+            (pid, now, now, now, seq + 2),
+        )
     run_ticks(rconn, start, utc(2026, 6, 11, 22, 0), step=timedelta(minutes=1))
     assert [(r["kind"], r["local_date"], r["status"]) for r in deliveries(rconn, pid)] == [
-        ("diary", "2026-06-10", "skipped_done"), ("dose", "2026-06-10", "skipped_done"),
-        ("diary", "2026-06-11", "sent"), ("dose", "2026-06-11", "sent")]
+        ("diary", "2026-06-10", "skipped_done"),
+        ("dose", "2026-06-10", "skipped_done"),
+        ("diary", "2026-06-11", "sent"),
+        ("dose", "2026-06-11", "sent"),
+    ]
 
 
 def test_text_is_lock_screen_safe_unless_detail_opted_in(rconn):
     start = utc(2026, 6, 10, 0, 0)
-    plain = add_patient(rconn, "UTC", start, dose_time="22:00", diary_time=None,
-                        steps=[("2026-06-01", 1500), ("2026-06-11", 3000)])
-    detail = add_patient(rconn, "UTC", start, dose_time="22:00", diary_time=None, detail=1,
-                         steps=[("2026-06-01", 1500), ("2026-06-11", 3000)])
+    plain = add_patient(
+        rconn,
+        "UTC",
+        start,
+        dose_time="22:00",
+        diary_time=None,
+        steps=[("2026-06-01", 1500), ("2026-06-11", 3000)],
+    )
+    detail = add_patient(
+        rconn,
+        "UTC",
+        start,
+        dose_time="22:00",
+        diary_time=None,
+        detail=1,
+        steps=[("2026-06-01", 1500), ("2026-06-11", 3000)],
+    )
     run_ticks(rconn, utc(2026, 6, 10, 21, 59), utc(2026, 6, 11, 22, 0))
     assert [(r["title"], r["body"]) for r in deliveries(rconn, plain)] == [
-        ("Reminder", "Time for your evening dose")] * 2
+        ("Reminder", "Time for your evening dose")
+    ] * 2
     bodies = [r["body"] for r in deliveries(rconn, detail)]
-    assert bodies == ["Time for your evening dose: naltrexone 1.5 mg",
-                      "Time for your evening dose: naltrexone 3 mg"]
+    assert bodies == [
+        "Time for your evening dose: naltrexone 1.5 mg",
+        "Time for your evening dose: naltrexone 3 mg",
+    ]
     assert not any("naltrexone" in r["body"] for r in deliveries(rconn, plain))

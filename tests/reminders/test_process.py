@@ -21,8 +21,13 @@ pytestmark = pytest.mark.slow
 
 def start_scheduler(db_path, **env_extra):
     env = dict(os.environ, DIARY_DATABASE=db_path, **env_extra)
-    return subprocess.Popen([sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "diary.cli", "scheduler", "--tick-seconds", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_running(proc, timeout=20):
@@ -44,8 +49,10 @@ def wait_running(proc, timeout=20):
 def due_now(conn, patient_id):
     """Make the patient's reminders due one minute ago (real clock)."""
     with dbmod.write(conn):
-        conn.execute("UPDATE reminders SET next_due_utc = ?, next_local_date = ? WHERE patient_id = ?",
-                     (to_utc_text(utcnow() - timedelta(minutes=1)), utcnow().date().isoformat(), patient_id))
+        conn.execute(
+            "UPDATE reminders SET next_due_utc = ?, next_local_date = ? WHERE patient_id = ?",
+            (to_utc_text(utcnow() - timedelta(minutes=1)), utcnow().date().isoformat(), patient_id),
+        )
 
 
 def wait_for(predicate, timeout=15):
@@ -92,19 +99,25 @@ def test_second_scheduler_refuses_and_sigterm_stops_quickly(rdb, rconn):
 def test_sigterm_during_a_slow_push_keeps_the_claimed_delivery(rdb, rconn):
     pid = add_patient(rconn, "UTC", utcnow(), diary_time="20:00")
     with dbmod.write(rconn):
-        rconn.execute("INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, 'ios', 't', ?)",
-                      (pid, to_utc_text(utcnow())))
+        rconn.execute(
+            "INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, 'ios', 't', ?)",
+            (pid, to_utc_text(utcnow())),
+        )
     due_now(rconn, pid)
     arrived = threading.Event()
     with Receiver(delay=8, on_request=lambda handler: arrived.set()) as gw:
-        proc = start_scheduler(rdb, DIARY_PUSH_WEBHOOK_URL=gw.url, DIARY_PUSH_WEBHOOK_SECRET=SECRET,
-                               DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="20")
+        proc = start_scheduler(
+            rdb,
+            DIARY_PUSH_WEBHOOK_URL=gw.url,
+            DIARY_PUSH_WEBHOOK_SECRET=SECRET,
+            DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="20",
+        )
         wait_running(proc)
         assert arrived.wait(20)
         elapsed, _ = stop(proc)
         assert elapsed < 5
         [row] = deliveries(rconn, pid)
-        assert row["status"] == "pending"   # claimed, not lost
+        assert row["status"] == "pending"  # claimed, not lost
         gw.delay = 0
         # The next start (here: one tick after the lease) resends with the same key.
         tick(rconn, utcnow() + timedelta(minutes=1), gw.config())
@@ -125,8 +138,10 @@ def test_running_scheduler_snapshots_reports_for_appointments_in_the_next_24_hou
     later = utcnow() + timedelta(hours=30)
     with dbmod.write(rconn):
         for starts_at in (soon, later):
-            rconn.execute("INSERT INTO appointments (patient_id, starts_at, created_at) VALUES (?, ?, ?)",
-                          (pid, to_utc_text(starts_at), to_utc_text(utcnow())))
+            rconn.execute(
+                "INSERT INTO appointments (patient_id, starts_at, created_at) VALUES (?, ?, ?)",
+                (pid, to_utc_text(starts_at), to_utc_text(utcnow())),
+            )
     proc = start_scheduler(rdb)
     try:
         wait_running(proc)
@@ -134,8 +149,10 @@ def test_running_scheduler_snapshots_reports_for_appointments_in_the_next_24_hou
         time.sleep(2.5)  # two more ticks: still one snapshot, and none for the visit 30 hours away
     finally:
         stop(proc)
-    rows = rconn.execute("SELECT a.starts_at, a.snapshot_id, s.patient_id FROM appointments a "
-                         "LEFT JOIN report_snapshots s ON s.id = a.snapshot_id ORDER BY a.starts_at").fetchall()
+    rows = rconn.execute(
+        "SELECT a.starts_at, a.snapshot_id, s.patient_id FROM appointments a "
+        "LEFT JOIN report_snapshots s ON s.id = a.snapshot_id ORDER BY a.starts_at"
+    ).fetchall()
     assert rows[0]["snapshot_id"] is not None and rows[0]["patient_id"] == pid
     assert rows[1]["snapshot_id"] is None
     assert rconn.execute("SELECT COUNT(*) FROM report_snapshots").fetchone()[0] == 1

@@ -22,7 +22,7 @@ def test_move_london_to_los_angeles_mid_day(rconn):
     # Evening diary already sent in London when the patient moves at 21:00.
     late = add_patient(rconn, "Europe/London", start, dose_time="08:00", diary_time="20:00")
 
-    run_ticks(rconn, start, utc(2026, 6, 10, 11, 0))          # until 12:00 BST
+    run_ticks(rconn, start, utc(2026, 6, 10, 11, 0))  # until 12:00 BST
     move(rconn, noon, "America/Los_Angeles", utc(2026, 6, 10, 11, 0))
     run_ticks(rconn, utc(2026, 6, 10, 11, 1), utc(2026, 6, 10, 20, 0))  # until 21:00 BST
     move(rconn, late, "America/Los_Angeles", utc(2026, 6, 10, 20, 0))
@@ -33,10 +33,10 @@ def test_move_london_to_los_angeles_mid_day(rconn):
         assert max(per_date.values()) == 1, per_date
 
     assert [(r["kind"], r["local_date"], r["due_at"]) for r in deliveries(rconn, noon)] == [
-        ("dose", "2026-06-10", t(utc(2026, 6, 10, 7, 0))),    # 08:00 BST, before the move
+        ("dose", "2026-06-10", t(utc(2026, 6, 10, 7, 0))),  # 08:00 BST, before the move
         # 08:00 PDT on the 10th would be a second dose reminder that day: skipped.
-        ("diary", "2026-06-10", t(utc(2026, 6, 11, 3, 0))),   # 20:00 PDT, the new local time
-        ("dose", "2026-06-11", t(utc(2026, 6, 11, 15, 0))),   # 08:00 PDT
+        ("diary", "2026-06-10", t(utc(2026, 6, 11, 3, 0))),  # 20:00 PDT, the new local time
+        ("dose", "2026-06-11", t(utc(2026, 6, 11, 15, 0))),  # 08:00 PDT
         ("diary", "2026-06-11", t(utc(2026, 6, 12, 3, 0))),
         ("dose", "2026-06-12", t(utc(2026, 6, 12, 15, 0))),
         ("diary", "2026-06-12", t(utc(2026, 6, 13, 3, 0))),
@@ -61,7 +61,9 @@ def test_time_change_after_todays_reminder_waits_for_tomorrow(rconn):
         schedule.recompute_for_patient(rconn, pid, utc(2026, 6, 10, 19, 10))
     run_ticks(rconn, utc(2026, 6, 10, 19, 11), utc(2026, 6, 11, 22, 0), step=timedelta(minutes=1))
     assert [(r["local_date"], r["due_at"]) for r in deliveries(rconn, pid)] == [
-        ("2026-06-10", t(utc(2026, 6, 10, 19, 0))), ("2026-06-11", t(utc(2026, 6, 11, 21, 0)))]
+        ("2026-06-10", t(utc(2026, 6, 10, 19, 0))),
+        ("2026-06-11", t(utc(2026, 6, 11, 21, 0))),
+    ]
 
 
 def test_recompute_keeps_a_due_but_unclaimed_occurrence(rconn):
@@ -72,4 +74,5 @@ def test_recompute_keeps_a_due_but_unclaimed_occurrence(rconn):
         schedule.recompute_for_patient(rconn, pid, utc(2026, 6, 10, 20, 0, 10))
     run_ticks(rconn, utc(2026, 6, 10, 20, 0, 30), utc(2026, 6, 10, 20, 1, 30))
     assert [(r["local_date"], r["due_at"]) for r in deliveries(rconn, pid)] == [
-        ("2026-06-10", t(utc(2026, 6, 10, 20, 0)))]
+        ("2026-06-10", t(utc(2026, 6, 10, 20, 0)))
+    ]

@@ -19,15 +19,21 @@ DUE = utc(2026, 6, 10, 21, 0)
 def patient_with_push(conn, token="device-token-1"):
     pid = add_patient(conn, "UTC", DUE - timedelta(hours=1), dose_time="21:00", diary_time=None)
     with dbmod.write(conn):
-        conn.execute("INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, 'ios', ?, ?)",
-                     (pid, token, to_utc_text(DUE)))
+        conn.execute(
+            "INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, 'ios', ?, ?)",
+            (pid, token, to_utc_text(DUE)),
+        )
     return pid
 
 
 def attempts(conn, delivery_id):
-    return [tuple(r) for r in conn.execute(
-        "SELECT attempted_at, channel, outcome, http_status FROM delivery_attempts WHERE delivery_id = ? ORDER BY id",
-        (delivery_id,))]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            "SELECT attempted_at, channel, outcome, http_status FROM delivery_attempts WHERE delivery_id = ? ORDER BY id",
+            (delivery_id,),
+        )
+    ]
 
 
 def test_success_is_signed_keyed_and_carries_ids_and_text_only(rconn):
@@ -39,8 +45,14 @@ def test_success_is_signed_keyed_and_carries_ids_and_text_only(rconn):
     [req] = gw.requests
     assert req["key"] == row["id"]
     assert req["signature_ok"]
-    assert req["json"] == {"delivery_id": row["id"], "patient_id": pid, "platform": "ios",
-                           "token": "device-token-1", "title": "Reminder", "body": "Time for your evening dose"}
+    assert req["json"] == {
+        "delivery_id": row["id"],
+        "patient_id": pid,
+        "platform": "ios",
+        "token": "device-token-1",
+        "title": "Reminder",
+        "body": "Time for your evening dose",
+    }
     assert attempts(rconn, row["id"]) == [(to_utc_text(DUE), "webhook", "sent", 200)]
 
 
@@ -63,8 +75,10 @@ def test_500_then_success_same_key_two_attempts(rconn):
     assert second["sent"] == 1 and second["due"] == 0
     assert row["status"] == "sent" and row["attempts"] == 2
     assert [r["key"] for r in gw.requests] == [row["id"], row["id"]]
-    assert attempts(rconn, row["id"]) == [(to_utc_text(DUE), "webhook", "retry", 500),
-                                          (to_utc_text(DUE + timedelta(minutes=1)), "webhook", "sent", 200)]
+    assert attempts(rconn, row["id"]) == [
+        (to_utc_text(DUE), "webhook", "retry", 500),
+        (to_utc_text(DUE + timedelta(minutes=1)), "webhook", "sent", 200),
+    ]
 
 
 def test_400_fails_at_once_without_retry(rconn):
@@ -82,8 +96,12 @@ def test_refused_connection_retries_with_growing_backoff_until_grace_closes(rcon
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = {"REMINDER_GRACE_MINUTES": 120, "PUSH_WEBHOOK_URL": f"http://127.0.0.1:{port}/push",
-              "PUSH_WEBHOOK_SECRET": SECRET, "PUSH_WEBHOOK_TIMEOUT_SECONDS": 1}
+    config = {
+        "REMINDER_GRACE_MINUTES": 120,
+        "PUSH_WEBHOOK_URL": f"http://127.0.0.1:{port}/push",
+        "PUSH_WEBHOOK_SECRET": SECRET,
+        "PUSH_WEBHOOK_TIMEOUT_SECONDS": 1,
+    }
     total = run_ticks(rconn, DUE, DUE + timedelta(hours=3), config=config)
     [row] = deliveries(rconn, pid)
     times = [utc_text for utc_text, *_ in attempts(rconn, row["id"])]
@@ -108,6 +126,7 @@ def test_timeout_is_retried(rconn):
 
 def _parse(text):
     from diary.clock import parse_utc_text
+
     return parse_utc_text(text)
 
 
@@ -123,11 +142,19 @@ def test_crash_between_post_and_marking_sent_resends_same_key(rdb, rconn):
             box["proc"].wait(10)
 
     with Receiver(on_request=kill_the_sender) as gw:
-        env = dict(os.environ, DIARY_DATABASE=rdb, DIARY_PUSH_WEBHOOK_URL=gw.url,
-                   DIARY_PUSH_WEBHOOK_SECRET=SECRET, DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="5")
-        box["proc"] = subprocess.Popen([sys.executable, "-m", "diary.cli", "reminders", "tick",
-                                        "--now", DUE.isoformat()], env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = dict(
+            os.environ,
+            DIARY_DATABASE=rdb,
+            DIARY_PUSH_WEBHOOK_URL=gw.url,
+            DIARY_PUSH_WEBHOOK_SECRET=SECRET,
+            DIARY_PUSH_WEBHOOK_TIMEOUT_SECONDS="5",
+        )
+        box["proc"] = subprocess.Popen(
+            [sys.executable, "-m", "diary.cli", "reminders", "tick", "--now", DUE.isoformat()],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         box["proc"].wait(30)
         assert box["proc"].returncode == -signal.SIGKILL
         [row] = deliveries(rconn, pid)

@@ -1,6 +1,6 @@
 """Analysis on hand-built diaries; every expected answer is worked out here."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -28,14 +28,23 @@ def effect(name, severity="mild"):
 
 
 def regimen(*steps, medication="naltrexone", other=()):
-    return {"medication": medication, "dose_time": "22:00",
-            "steps": [{"start_date": day(n), "dose_ug": ug} for n, ug in steps],
-            "other_medications": list(other)}
+    return {
+        "medication": medication,
+        "dose_time": "22:00",
+        "steps": [{"start_date": day(n), "dose_ug": ug} for n, ug in steps],
+        "other_medications": list(other),
+    }
 
 
 def dose(n, status="taken", medication="naltrexone", ug=1500):
-    return {"id": f"d{n}-{medication}", "medication": medication, "amount_ug": ug,
-            "local_date": day(n), "status": status, "taken_at": day(n) + "T21:00:00.000000+00:00"}
+    return {
+        "id": f"d{n}-{medication}",
+        "medication": medication,
+        "amount_ug": ug,
+        "local_date": day(n),
+        "status": status,
+        "taken_at": day(n) + "T21:00:00.000000+00:00",
+    }
 
 
 def report(entries, first, last, reg=None, doses=(), **kwargs):
@@ -56,31 +65,39 @@ def pain_diary(baseline, current):
 
 # -- IMMPACT bands (Dworkin et al. 2008) and their edges ---------------------------------------
 
-@pytest.mark.parametrize("baseline, current, expected, percent", [
-    # 10 -> 5: exactly -50%
-    ([10] * 14, [5] * 14, "substantial_improvement", -50.0),
-    # 10 -> 71/14 = 5.0714: -49.3%, just short of substantial
-    ([10] * 14, [5] * 13 + [6], "moderate_improvement", -49.3),
-    # 10 -> 7: exactly -30%
-    ([10] * 14, [7] * 14, "moderate_improvement", -30.0),
-    # 10 -> 99/14 = 7.0714: -29.3%
-    ([10] * 14, [7] * 13 + [8], "minimal_improvement", -29.3),
-    # 10 -> 9: exactly -10%
-    ([10] * 14, [9] * 14, "minimal_improvement", -10.0),
-    # 10 -> 127/14 = 9.0714: -9.3%
-    ([10] * 14, [9] * 13 + [10], "no_meaningful_change", -9.3),
-    # 5 -> 5.5: exactly +10%
-    ([5] * 14, [5] * 7 + [6] * 7, "worsening", 10.0),
-    # 5 -> 76/14 = 5.4286: +8.6%
-    ([5] * 14, [5] * 8 + [6] * 6, "no_meaningful_change", 8.6),
-])
+
+@pytest.mark.parametrize(
+    "baseline, current, expected, percent",
+    [
+        # 10 -> 5: exactly -50%
+        ([10] * 14, [5] * 14, "substantial_improvement", -50.0),
+        # 10 -> 71/14 = 5.0714: -49.3%, just short of substantial
+        ([10] * 14, [5] * 13 + [6], "moderate_improvement", -49.3),
+        # 10 -> 7: exactly -30%
+        ([10] * 14, [7] * 14, "moderate_improvement", -30.0),
+        # 10 -> 99/14 = 7.0714: -29.3%
+        ([10] * 14, [7] * 13 + [8], "minimal_improvement", -29.3),
+        # 10 -> 9: exactly -10%
+        ([10] * 14, [9] * 14, "minimal_improvement", -10.0),
+        # 10 -> 127/14 = 9.0714: -9.3%
+        ([10] * 14, [9] * 13 + [10], "no_meaningful_change", -9.3),
+        # 5 -> 5.5: exactly +10%
+        ([5] * 14, [5] * 7 + [6] * 7, "worsening", 10.0),
+        # 5 -> 76/14 = 5.4286: +8.6%
+        ([5] * 14, [5] * 8 + [6] * 6, "no_meaningful_change", 8.6),
+    ],
+)
 def test_pain_classification_bands_and_edges(baseline, current, expected, percent):
     entries, reg = pain_diary(baseline, current)
     rep = report(entries, 0, 41, reg)
     pain = rep["baseline_comparison"]["measures"]["pain"]
     assert pain["classification"] == expected
     assert pain["percent_change"] == percent
-    assert rep["baseline_comparison"]["baseline"] == {"from": day(0), "to": day(13), "source": "pre_treatment"}
+    assert rep["baseline_comparison"]["baseline"] == {
+        "from": day(0),
+        "to": day(13),
+        "source": "pre_treatment",
+    }
     assert rep["baseline_comparison"]["current"] == {"from": day(28), "to": day(41)}
 
 
@@ -111,12 +128,16 @@ def test_insufficient_data_below_four_logged_days_in_either_window():
     assert (pain["baseline_mean"], pain["current_mean"]) == (8.0, 2.0)  # means still shown
 
     entries, reg = pain_diary([8] * 14, [2, 2, 2])
-    assert report(entries, 0, 41, reg)["baseline_comparison"]["measures"]["pain"]["classification"] \
+    assert (
+        report(entries, 0, 41, reg)["baseline_comparison"]["measures"]["pain"]["classification"]
         == "insufficient_data"
+    )
 
     entries, reg = pain_diary([8] * 4, [2] * 4)  # exactly four: enough
-    assert report(entries, 0, 41, reg)["baseline_comparison"]["measures"]["pain"]["classification"] \
+    assert (
+        report(entries, 0, 41, reg)["baseline_comparison"]["measures"]["pain"]["classification"]
         == "substantial_improvement"
+    )
 
 
 def test_two_point_change_after_farrar():
@@ -142,16 +163,27 @@ def test_baseline_before_the_period_is_used_but_not_counted_in_the_period():
     assert rep["measures"]["pain"]["n"] == 14
     assert rep["completeness"]["days_logged"] == 14
     pain = rep["baseline_comparison"]["measures"]["pain"]
-    assert (pain["baseline_mean"], pain["current_mean"], pain["classification"]) == (8.0, 4.0,
-                                                                                      "substantial_improvement")
+    assert (pain["baseline_mean"], pain["current_mean"], pain["classification"]) == (
+        8.0,
+        4.0,
+        "substantial_improvement",
+    )
 
 
 # -- missing days ------------------------------------------------------------------------------
 
+
 def test_missing_days_are_missing_never_zero():
     # Days 0-9; pain on 0,1,2,4,6,9; day 5 logged with fatigue only; days 3,7,8 not logged.
-    entries = [entry(0, pain=2), entry(1, pain=4), entry(2, pain=6), entry(4, pain=8),
-               entry(5, fatigue=3), entry(6, pain=10), entry(9, pain=4)]
+    entries = [
+        entry(0, pain=2),
+        entry(1, pain=4),
+        entry(2, pain=6),
+        entry(4, pain=8),
+        entry(5, fatigue=3),
+        entry(6, pain=10),
+        entry(9, pain=4),
+    ]
     rep = report(entries, 0, 9)
     pain = rep["measures"]["pain"]
     assert pain["n"] == 6
@@ -161,19 +193,36 @@ def test_missing_days_are_missing_never_zero():
     assert [p["date"] for p in pain["daily"]] == [day(0), day(1), day(2), day(4), day(6), day(9)]
     # Trailing 7-day means need 4 values: day 4 (2,4,6,8)=5, day 5 same, day 6 (+10)=6,
     # day 7 (4,6,8,10)=7; days 8 and 9 hold only 3 values.
-    assert pain["rolling_7d"] == [{"date": day(4), "value": 5.0}, {"date": day(5), "value": 5.0},
-                                  {"date": day(6), "value": 6.0}, {"date": day(7), "value": 7.0}]
+    assert pain["rolling_7d"] == [
+        {"date": day(4), "value": 5.0},
+        {"date": day(5), "value": 5.0},
+        {"date": day(6), "value": 6.0},
+        {"date": day(7), "value": 7.0},
+    ]
     assert pain["weekly"] == [
         {"week_start": day(0), "n": 5, "mean": 6.0, "min": 2, "max": 10},
-        {"week_start": day(7), "n": 1, "mean": 4.0, "min": 4, "max": 4}]
-    assert rep["completeness"] == {"days_logged": 7, "days_in_period": 10, "fraction": 0.7,
-                                   "longest_gap_days": 2}
-    assert rep["measures"]["mood"] == {"direction": "higher_is_better", "n": 0, "mean": None, "median": None,
-                                       "min": None, "max": None, "daily": [], "rolling_7d": [],
-                                       "weekly": [{"week_start": day(0), "n": 0, "mean": None, "min": None,
-                                                   "max": None},
-                                                  {"week_start": day(7), "n": 0, "mean": None, "min": None,
-                                                   "max": None}]}
+        {"week_start": day(7), "n": 1, "mean": 4.0, "min": 4, "max": 4},
+    ]
+    assert rep["completeness"] == {
+        "days_logged": 7,
+        "days_in_period": 10,
+        "fraction": 0.7,
+        "longest_gap_days": 2,
+    }
+    assert rep["measures"]["mood"] == {
+        "direction": "higher_is_better",
+        "n": 0,
+        "mean": None,
+        "median": None,
+        "min": None,
+        "max": None,
+        "daily": [],
+        "rolling_7d": [],
+        "weekly": [
+            {"week_start": day(0), "n": 0, "mean": None, "min": None, "max": None},
+            {"week_start": day(7), "n": 0, "mean": None, "min": None, "max": None},
+        ],
+    }
 
 
 def test_deleted_entries_are_ignored_and_gaps_at_the_edges_count():
@@ -185,21 +234,42 @@ def test_deleted_entries_are_ignored_and_gaps_at_the_edges_count():
 
 # -- dose levels with lag exclusion ------------------------------------------------------------
 
+
 def lag_diary():
     # Step 1.5 mg on day 0, 3 mg on day 10. Pain 9 on each step's first 3 days, else 6 then 4.
     values = [9, 9, 9] + [6] * 7 + [9, 9, 9] + [4] * 7
-    return [entry(i, pain=v, sleep_quality=5, fatigue=i % 2) for i, v in enumerate(values)], \
-        regimen((0, 1500), (10, 3000))
+    return [entry(i, pain=v, sleep_quality=5, fatigue=i % 2) for i, v in enumerate(values)], regimen(
+        (0, 1500), (10, 3000)
+    )
 
 
 def test_dose_levels_leave_out_the_first_days_after_each_step():
     entries, reg = lag_diary()
     levels = report(entries, 0, 19, reg)["doses"]["levels"]
     assert levels == [
-        {"dose_mg": 1.5, "from": day(0), "to": day(9), "days": 10, "days_excluded": 3,
-         "pain_mean": 6.0, "pain_median": 6.0, "sleep_quality_mean": 5.0, "fatigue_mean": 0.57},  # days 3-9: 4 odd of 7
-        {"dose_mg": 3, "from": day(10), "to": day(19), "days": 10, "days_excluded": 3,
-         "pain_mean": 4.0, "pain_median": 4.0, "sleep_quality_mean": 5.0, "fatigue_mean": 0.57}]  # days 13-19: 4 odd of 7
+        {
+            "dose_mg": 1.5,
+            "from": day(0),
+            "to": day(9),
+            "days": 10,
+            "days_excluded": 3,
+            "pain_mean": 6.0,
+            "pain_median": 6.0,
+            "sleep_quality_mean": 5.0,
+            "fatigue_mean": 0.57,
+        },  # days 3-9: 4 odd of 7
+        {
+            "dose_mg": 3,
+            "from": day(10),
+            "to": day(19),
+            "days": 10,
+            "days_excluded": 3,
+            "pain_mean": 4.0,
+            "pain_median": 4.0,
+            "sleep_quality_mean": 5.0,
+            "fatigue_mean": 0.57,
+        },
+    ]  # days 13-19: 4 odd of 7
 
 
 def test_lag_is_configurable_and_clipped_to_the_period():
@@ -213,6 +283,7 @@ def test_lag_is_configurable_and_clipped_to_the_period():
 
 # -- adherence ---------------------------------------------------------------------------------
 
+
 def test_adherence_with_a_missed_streak():
     # Step on day 5, period days 0-24: 20 planned days. Missed 8,9,10 (streak 3) and 14;
     # day 18 skipped; day 20 only ibuprofen (not the regimen's medication).
@@ -221,8 +292,12 @@ def test_adherence_with_a_missed_streak():
     doses += [dose(18, status="skipped"), dose(20, medication="ibuprofen", ug=400000)]
     entries = [entry(n, pain=5) for n in range(25)]
     rep = report(entries, 0, 24, regimen((5, 1500)), doses)
-    assert rep["doses"]["adherence"] == {"planned_days": 20, "taken_days": 14, "fraction": 0.7,
-                                         "longest_missed_streak": 3}
+    assert rep["doses"]["adherence"] == {
+        "planned_days": 20,
+        "taken_days": 14,
+        "fraction": 0.7,
+        "longest_missed_streak": 3,
+    }
     assert "low_adherence" in codes(rep)
 
 
@@ -238,38 +313,53 @@ def test_todays_dose_is_not_missed_before_the_day_is_over():
     doses = [dose(n) for n in range(5, 9)]
     entries = [entry(n, pain=5) for n in range(10)]
     seen_today = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(9), today=day(9))
-    assert seen_today["doses"]["adherence"] == {"planned_days": 4, "taken_days": 4, "fraction": 1.0,
-                                                "longest_missed_streak": 0}
+    assert seen_today["doses"]["adherence"] == {
+        "planned_days": 4,
+        "taken_days": 4,
+        "fraction": 1.0,
+        "longest_missed_streak": 0,
+    }
     # Seen the next day (or for a past period) day 9 was missed.
     seen_later = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(9), today=day(10))
     assert seen_later["doses"]["adherence"]["planned_days"] == 5
     assert seen_later["doses"]["adherence"]["longest_missed_streak"] == 1
     # Taken already today: today counts.
-    taken_today = build_report(PATIENT, regimen((5, 1500)), entries, doses + [dose(9)], day(0), day(9),
-                               today=day(9))
+    taken_today = build_report(
+        PATIENT, regimen((5, 1500)), entries, doses + [dose(9)], day(0), day(9), today=day(9)
+    )
     assert taken_today["doses"]["adherence"]["planned_days"] == 5
 
 
 def test_flags_without_series_match_the_full_report():
-    entries = [entry(n, pain=7 if n < 5 else 9, side_effects=[effect("nausea", "severe")] if n == 19 else [])
-               for n in range(20) if n % 3]
+    entries = [
+        entry(n, pain=7 if n < 5 else 9, side_effects=[effect("nausea", "severe")] if n == 19 else [])
+        for n in range(20)
+        if n % 3
+    ]
     doses = [dose(n) for n in range(5, 20) if n % 2]
     full = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(19))
     light = build_report(PATIENT, regimen((5, 1500)), entries, doses, day(0), day(19), series=False)
     assert light["measures"] is None and full["measures"]["pain"]["n"] == len(entries)
-    assert light["flags"] == full["flags"] and {f["code"] for f in full["flags"]} >= {"low_adherence",
-                                                                                      "severe_side_effect"}
-    assert {k: v for k, v in light.items() if k != "measures"} == {k: v for k, v in full.items() if k != "measures"}
+    assert light["flags"] == full["flags"] and {f["code"] for f in full["flags"]} >= {
+        "low_adherence",
+        "severe_side_effect",
+    }
+    assert {k: v for k, v in light.items() if k != "measures"} == {
+        k: v for k, v in full.items() if k != "measures"
+    }
 
 
 def test_no_regimen_means_no_planned_days():
     rep = report([entry(0, pain=5)], 0, 0, None, [dose(0)])
-    assert rep["doses"] == {"adherence": {"planned_days": 0, "taken_days": 0, "fraction": None,
-                                          "longest_missed_streak": 0}, "levels": []}
+    assert rep["doses"] == {
+        "adherence": {"planned_days": 0, "taken_days": 0, "fraction": None, "longest_missed_streak": 0},
+        "levels": [],
+    }
     assert rep["regimen"] is None
 
 
 # -- side effects ------------------------------------------------------------------------------
+
 
 def test_side_effect_that_resolves_and_one_that_stays_active():
     entries = []
@@ -282,18 +372,34 @@ def test_side_effect_that_resolves_and_one_that_stays_active():
         entries.append(entry(n, pain=4, side_effects=effects))
     rep = report(entries, 0, 29, regimen((0, 1500), (10, 3000)))
     assert rep["side_effects"] == {
-        "vivid_dreams": {"days_reported": 4, "first_date": day(2), "last_date": day(5),
-                         "max_severity": "moderate", "onset_days_after_dose_change": 2, "status": "resolved"},
-        "headache": {"days_reported": 2, "first_date": day(10), "last_date": day(25),
-                     "max_severity": "mild", "onset_days_after_dose_change": 0, "status": "active"}}
+        "vivid_dreams": {
+            "days_reported": 4,
+            "first_date": day(2),
+            "last_date": day(5),
+            "max_severity": "moderate",
+            "onset_days_after_dose_change": 2,
+            "status": "resolved",
+        },
+        "headache": {
+            "days_reported": 2,
+            "first_date": day(10),
+            "last_date": day(25),
+            "max_severity": "mild",
+            "onset_days_after_dose_change": 0,
+            "status": "active",
+        },
+    }
 
 
-@pytest.mark.parametrize("later_days, last_report, status", [
-    ([20, 21], 3, "active"),          # quiet, but only 2 entries after the last report
-    ([20, 21, 22], 3, "resolved"),    # 3 entries after it
-    ([24, 25, 26], 22, "resolved"),   # last report exactly 7 days before the end (day 29)
-    ([24, 25, 26], 23, "active"),     # reported within the last 7 days
-])
+@pytest.mark.parametrize(
+    "later_days, last_report, status",
+    [
+        ([20, 21], 3, "active"),  # quiet, but only 2 entries after the last report
+        ([20, 21, 22], 3, "resolved"),  # 3 entries after it
+        ([24, 25, 26], 22, "resolved"),  # last report exactly 7 days before the end (day 29)
+        ([24, 25, 26], 23, "active"),  # reported within the last 7 days
+    ],
+)
 def test_side_effect_resolution_rule(later_days, last_report, status):
     entries = [entry(last_report, side_effects=[effect("nausea")], pain=3)]
     entries += [entry(n, pain=3) for n in later_days]
@@ -303,6 +409,7 @@ def test_side_effect_resolution_rule(later_days, last_report, status):
 
 
 # -- flags -------------------------------------------------------------------------------------
+
 
 def full_diary(days=28, **values):
     return [entry(n, **values) for n in range(days)]
@@ -329,19 +436,23 @@ def test_opioid_co_medication_from_other_medications_brand_name():
 
 def test_no_opioid_flag_without_naltrexone_or_without_an_opioid():
     doses = [dose(n, medication="amitriptyline") for n in range(28)]
-    rep = report(full_diary(pain=4), 0, 27, regimen((0, 10000), medication="amitriptyline",
-                                                    other=["tramadol"]), doses)
+    rep = report(
+        full_diary(pain=4), 0, 27, regimen((0, 10000), medication="amitriptyline", other=["tramadol"]), doses
+    )
     assert "opioid_co_medication" not in codes(rep)
     assert analysis.find_opioids(["naltrexone", "codeinex", "paracetamol"], opioid_terms()) == []
 
 
-@pytest.mark.parametrize("baseline, current, raised", [
-    ([5] * 14, [6] * 7 + [7] * 7, True),     # 5 -> 6.5: +30% exactly (+1.5 points)
-    ([6] * 14, [7] * 7 + [8] * 7, False),    # 6 -> 7.5: +25%, +1.5 points
-    ([8] * 14, [10] * 14, True),             # 8 -> 10: +25% but +2 points
-    ([0] * 14, [2] * 14, True),              # zero baseline, +2 points
-    ([0] * 14, [1] * 14, False),             # zero baseline, +1 point: worsening, not flagged
-])
+@pytest.mark.parametrize(
+    "baseline, current, raised",
+    [
+        ([5] * 14, [6] * 7 + [7] * 7, True),  # 5 -> 6.5: +30% exactly (+1.5 points)
+        ([6] * 14, [7] * 7 + [8] * 7, False),  # 6 -> 7.5: +25%, +1.5 points
+        ([8] * 14, [10] * 14, True),  # 8 -> 10: +25% but +2 points
+        ([0] * 14, [2] * 14, True),  # zero baseline, +2 points
+        ([0] * 14, [1] * 14, False),  # zero baseline, +1 point: worsening, not flagged
+    ],
+)
 def test_pain_worsening_flag(baseline, current, raised):
     entries, reg = pain_diary(baseline, current)
     rep = report(entries, 0, 41, reg)
@@ -355,8 +466,10 @@ def test_no_pain_worsening_flag_with_insufficient_data():
 
 @pytest.mark.parametrize("severe_day, raised", [(21, True), (27, True), (20, False)])
 def test_severe_side_effect_flag_only_in_the_last_7_days(severe_day, raised):
-    entries = [entry(n, pain=4, side_effects=[effect("headache", "severe")] if n == severe_day else [])
-               for n in range(28)]
+    entries = [
+        entry(n, pain=4, side_effects=[effect("headache", "severe")] if n == severe_day else [])
+        for n in range(28)
+    ]
     rep = report(entries, 0, 27)
     assert ("severe_side_effect" in codes(rep)) is raised
 
@@ -369,6 +482,7 @@ def test_sparse_diary_flag_below_half_the_days(logged, raised):
 
 # -- period rule and shape ---------------------------------------------------------------------
 
+
 def test_default_period_from_last_appointment_else_90_days():
     today = date(2026, 11, 28)
     assert default_period(today, []) == (date(2026, 8, 31), today)  # 90 days including today
@@ -377,7 +491,7 @@ def test_default_period_from_last_appointment_else_90_days():
 
 
 def test_local_today_uses_the_patients_zone():
-    now = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
     assert local_today(now, "Pacific/Auckland") == date(2026, 3, 2)
     assert local_today(now, "America/Los_Angeles") == date(2026, 3, 1)
     with pytest.raises(ValueError):
@@ -387,15 +501,37 @@ def test_local_today_uses_the_patients_zone():
 def test_report_has_exactly_the_issue_keys():
     entries, reg = pain_diary([6] * 14, [4] * 14)
     rep = report(entries, 0, 41, reg)
-    assert list(rep) == ["patient", "period", "regimen", "completeness", "measures",
-                         "baseline_comparison", "doses", "side_effects", "flags"]
+    assert list(rep) == [
+        "patient",
+        "period",
+        "regimen",
+        "completeness",
+        "measures",
+        "baseline_comparison",
+        "doses",
+        "side_effects",
+        "flags",
+    ]
     assert rep["period"] == {"from": day(0), "to": day(41), "days": 42}
     assert rep["regimen"] == {"medication": "naltrexone", "steps": [{"start_date": day(14), "dose_mg": 1.5}]}
     assert set(rep["measures"]) == set(MEASURES)
-    assert set(rep["measures"]["pain"]) == {"direction", "n", "mean", "median", "min", "max", "daily",
-                                           "rolling_7d", "weekly"}
+    assert set(rep["measures"]["pain"]) == {
+        "direction",
+        "n",
+        "mean",
+        "median",
+        "min",
+        "max",
+        "daily",
+        "rolling_7d",
+        "weekly",
+    }
     assert set(rep["baseline_comparison"]["measures"]["fatigue"]) == {
-        "baseline_mean", "current_mean", "change", "percent_change"}
+        "baseline_mean",
+        "current_mean",
+        "change",
+        "percent_change",
+    }
 
 
 def test_daily_rows_one_per_day_with_taken_and_planned_dose():
@@ -412,5 +548,7 @@ def test_weeks_are_iso_weeks_even_when_the_period_starts_midweek():
     # Period Wednesday (day 2) to the next Tuesday (day 8): two ISO weeks, in-period days only.
     entries = [entry(n, pain=n) for n in range(10)]
     weekly = report(entries, 2, 8)["measures"]["pain"]["weekly"]
-    assert weekly == [{"week_start": day(0), "n": 5, "mean": 4.0, "min": 2, "max": 6},
-                      {"week_start": day(7), "n": 2, "mean": 7.5, "min": 7, "max": 8}]
+    assert weekly == [
+        {"week_start": day(0), "n": 5, "mean": 4.0, "min": 2, "max": 6},
+        {"week_start": day(7), "n": 2, "mean": 7.5, "min": 7, "max": 8},
+    ]

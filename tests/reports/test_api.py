@@ -1,7 +1,7 @@
 """Report API: periods, appointments, snapshots (immutable, also from the scheduler), /me/report."""
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,8 +17,11 @@ def test_report_default_period_is_90_days_to_today(demo_client):
     r = client.get(f"/api/v1/patients/{creds['patient_id']}/report", headers=headers)
     assert r.status_code == 200
     today = analysis.local_today(utcnow(), "Europe/London")
-    assert r.json["period"] == {"from": (today - timedelta(days=89)).isoformat(), "to": today.isoformat(),
-                                "days": 90}
+    assert r.json["period"] == {
+        "from": (today - timedelta(days=89)).isoformat(),
+        "to": today.isoformat(),
+        "days": 90,
+    }
     assert r.json["patient"]["id"] == creds["patient_id"]
 
 
@@ -27,21 +30,27 @@ def test_report_period_starts_at_last_appointment(demo_client):
     url = f"/api/v1/patients/{creds['patient_id']}"
     last_visit = utcnow() - timedelta(days=20)
     for when in (utcnow() - timedelta(days=50), last_visit, utcnow() + timedelta(days=5)):
-        r = client.post(url + "/appointments", json={"starts_at": when.isoformat(), "note": "review"},
-                        headers=headers)
+        r = client.post(
+            url + "/appointments", json={"starts_at": when.isoformat(), "note": "review"}, headers=headers
+        )
         assert r.status_code == 201, r.json
     r = client.get(url + "/report", headers=headers)
-    assert r.json["period"]["from"] == last_visit.astimezone(
-        analysis.ZoneInfo("Europe/London")).date().isoformat()
+    assert (
+        r.json["period"]["from"]
+        == last_visit.astimezone(analysis.ZoneInfo("Europe/London")).date().isoformat()
+    )
     listed = client.get(url + "/appointments", headers=headers).json["appointments"]
     assert len(listed) == 3 and listed[0]["note"] == "review"
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2026-09-10&to=2026-09-01", "to"),
-    ("from=2026-13-01", "from"),
-    ("from=1999-01-01&to=2026-01-01", "from"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-09-10&to=2026-09-01", "to"),
+        ("from=2026-13-01", "from"),
+        ("from=1999-01-01&to=2026-01-01", "from"),
+    ],
+)
 def test_bad_period_is_422_naming_the_field(demo_client, query, field):
     client, creds, headers = demo_client
     r = client.get(f"/api/v1/patients/{creds['patient_id']}/report?{query}", headers=headers)
@@ -51,8 +60,11 @@ def test_bad_period_is_422_naming_the_field(demo_client, query, field):
 
 def test_naive_appointment_time_is_refused(demo_client):
     client, creds, headers = demo_client
-    r = client.post(f"/api/v1/patients/{creds['patient_id']}/appointments",
-                    json={"starts_at": "2026-12-01T09:00:00"}, headers=headers)
+    r = client.post(
+        f"/api/v1/patients/{creds['patient_id']}/appointments",
+        json={"starts_at": "2026-12-01T09:00:00"},
+        headers=headers,
+    )
     assert r.status_code == 422
     assert "starts_at" in r.json["errors"]["json"]
 
@@ -92,10 +104,13 @@ def test_snapshot_is_stored_as_seen_and_cannot_change(demo_client, demo_db):
 def test_scheduler_snapshots_appointments_in_the_next_24_hours_once(demo_client, demo_db):
     client, creds, headers = demo_client
     url = f"/api/v1/patients/{creds['patient_id']}/appointments"
-    now = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     ids = {}
-    for label, delta in (("soon", timedelta(hours=20)), ("later", timedelta(hours=30)),
-                         ("past", timedelta(hours=-2))):
+    for label, delta in (
+        ("soon", timedelta(hours=20)),
+        ("later", timedelta(hours=30)),
+        ("past", timedelta(hours=-2)),
+    ):
         r = client.post(url, json={"starts_at": (now + delta).isoformat()}, headers=headers)
         ids[label] = r.json["id"]
     conn = dbmod.connect(demo_db[0])
@@ -119,8 +134,11 @@ def test_patient_gets_own_summary_without_flags_or_daily_series(app, client, con
     today = analysis.local_today(utcnow(), "Europe/London")
     for n in range(5):
         day = (today - timedelta(days=n)).isoformat()
-        r = client.put(f"/api/v1/me/entries/{day}", json={
-            "pain": 5, "recorded_at": utcnow().isoformat()}, headers=patient["headers"])
+        r = client.put(
+            f"/api/v1/me/entries/{day}",
+            json={"pain": 5, "recorded_at": utcnow().isoformat()},
+            headers=patient["headers"],
+        )
         assert r.status_code in (200, 201), r.json
     r = client.get("/api/v1/me/report", headers=patient["headers"])
     assert r.status_code == 200
@@ -129,12 +147,19 @@ def test_patient_gets_own_summary_without_flags_or_daily_series(app, client, con
     assert "daily" not in r.json["measures"]["pain"]
     assert client.get("/api/v1/me/report", headers=clinic["headers"]).status_code == 401
     # The patient's token is no clinician token.
-    assert client.get(f"/api/v1/patients/{patient['id']}/report", headers=patient["headers"]).status_code == 401
+    assert (
+        client.get(f"/api/v1/patients/{patient['id']}/report", headers=patient["headers"]).status_code == 401
+    )
 
 
 def test_openapi_documents_the_report_routes(client):
     spec = client.get("/api/v1/openapi.json").json
-    for path in ("/api/v1/patients/{patient_id}/report", "/api/v1/patients/{patient_id}/fhir",
-                 "/api/v1/patients/{patient_id}/export.csv", "/api/v1/me/report",
-                 "/api/v1/patients/{patient_id}/reports/{snapshot_id}", "/api/v1/patients/{patient_id}/audit"):
+    for path in (
+        "/api/v1/patients/{patient_id}/report",
+        "/api/v1/patients/{patient_id}/fhir",
+        "/api/v1/patients/{patient_id}/export.csv",
+        "/api/v1/me/report",
+        "/api/v1/patients/{patient_id}/reports/{snapshot_id}",
+        "/api/v1/patients/{patient_id}/audit",
+    ):
         assert path in spec["paths"], path

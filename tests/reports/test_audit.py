@@ -59,7 +59,11 @@ def test_each_api_read_writes_exactly_one_row(setup, action, url):
     assert len(rows) == before + 1
     row = rows[-1]
     assert (row["actor_kind"], row["action"], row["patient_id"], row["remote_addr"]) == (
-        "clinician", action, pid, "10.1.2.3")
+        "clinician",
+        action,
+        pid,
+        "10.1.2.3",
+    )
     assert row["at"].endswith("+00:00")
 
 
@@ -74,14 +78,19 @@ def test_snapshot_creation_writes_one_row(setup):
 def login_web(client, creds):
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post("/login", data={"csrf_token": token, "email": creds["email"], "password": creds["password"]})
+    r = client.post(
+        "/login", data={"csrf_token": token, "email": creds["email"], "password": creds["password"]}
+    )
     assert r.status_code == 303
 
 
-@pytest.mark.parametrize("action, url", [
-    ("report_page", "/patients/{pid}/report"),
-    ("snapshot_page", "/patients/{pid}/reports/{sid}"),
-])
+@pytest.mark.parametrize(
+    "action, url",
+    [
+        ("report_page", "/patients/{pid}/report"),
+        ("snapshot_page", "/patients/{pid}/reports/{sid}"),
+    ],
+)
 def test_each_page_read_writes_exactly_one_row(setup, action, url):
     path, client, creds, headers, pid, sid = setup
     login_web(client, creds)
@@ -96,7 +105,7 @@ def test_refused_reads_write_nothing(setup):
     path, demo, creds, headers, pid, _ = setup
     before = count(path)
     assert demo.get(f"/api/v1/patients/{pid}/report").status_code == 401
-    assert demo.get(f"/api/v1/patients/no-such-patient/report", headers=headers).status_code == 404
+    assert demo.get("/api/v1/patients/no-such-patient/report", headers=headers).status_code == 404
     assert demo.get(f"/patients/{pid}/report").status_code == 302  # not logged in on the web
     assert count(path) == before
 

@@ -13,10 +13,24 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("DIARY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-CHART_IDS = ["chart-pain", "chart-sleep_quality", "chart-sleep_hours", "chart-mood", "chart-fatigue",
-             "chart-side-effects", "chart-adherence"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHART_IDS = [
+    "chart-pain",
+    "chart-sleep_quality",
+    "chart-sleep_hours",
+    "chart-mood",
+    "chart-fatigue",
+    "chart-side-effects",
+    "chart-adherence",
+]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
 if not os.path.exists(CHROMIUM):
@@ -80,7 +94,8 @@ def test_clinician_reads_demo_report_and_prints_two_pages(live_server, browser, 
     # The baseline table comes before the charts in the document.
     order = page.evaluate(
         "() => [document.querySelector('#baseline-h'), document.querySelector('#chart-pain')]"
-        ".map(e => e.getBoundingClientRect().top)")
+        ".map(e => e.getBoundingClientRect().top)"
+    )
     assert order[0] < order[1]
     assert page.evaluate("() => document.scripts.length") == 0
 
@@ -111,31 +126,73 @@ def add_troubled_patient(path, clinic_id):
     conn = dbmod.connect(path)
     try:
         with dbmod.write(conn):
-            patient = people.create_patient(conn, clinic_id, {
-                "display_name": "Sam Troubled", "timezone": "America/New_York"}, now, 7)
-            people.put_regimen(conn, patient["id"], {
-                "medication": "naltrexone", "dose_time": "21:00",
-                "other_medications": ["tramadol 50 mg as needed", "OxyContin"],
-                "steps": [{"start_date": today - timedelta(days=80 - 10 * k), "dose_mg": ug}
-                          for k, ug in enumerate((500, 1000, 1500, 2000, 3000, 4500))]}, now)
+            patient = people.create_patient(
+                conn, clinic_id, {"display_name": "Sam Troubled", "timezone": "America/New_York"}, now, 7
+            )
+            people.put_regimen(
+                conn,
+                patient["id"],
+                {
+                    "medication": "naltrexone",
+                    "dose_time": "21:00",
+                    "other_medications": ["tramadol 50 mg as needed", "OxyContin"],
+                    "steps": [
+                        {"start_date": today - timedelta(days=80 - 10 * k), "dose_mg": ug}
+                        for k, ug in enumerate((500, 1000, 1500, 2000, 3000, 4500))
+                    ],
+                },
+                now,
+            )
             seq = dbmod.next_seq(conn)
             for n in range(100):
                 day = today - timedelta(days=99 - n)
                 if rng.random() < 0.55:
                     continue
-                effects = [{"name": name, "severity": rng.choice(["mild", "moderate", "severe"]),
-                            "note": "see notes" if name == "other" else None}
-                           for name in SIDE_EFFECT_NAMES if rng.random() < 0.3]
+                effects = [
+                    {
+                        "name": name,
+                        "severity": rng.choice(["mild", "moderate", "severe"]),
+                        "note": "see notes" if name == "other" else None,
+                    }
+                    for name in SIDE_EFFECT_NAMES
+                    if rng.random() < 0.3
+                ]
                 at = datetime.combine(day, time(21), tzinfo=zone)
-                records.upsert_entry(conn, patient["id"], day.isoformat(), {
-                    "pain": min(10, 3 + n // 15), "pain_worst": 10, "fatigue": rng.randint(0, 10),
-                    "mood": rng.randint(0, 10), "sleep_quality": rng.randint(0, 10),
-                    "function": rng.randint(0, 10), "sleep_hours": rng.choice([4.5, 6.0, 7.25]),
-                    "side_effects": effects, "notes": "A long note. " * 20, "recorded_at": at}, now, seq)
+                records.upsert_entry(
+                    conn,
+                    patient["id"],
+                    day.isoformat(),
+                    {
+                        "pain": min(10, 3 + n // 15),
+                        "pain_worst": 10,
+                        "fatigue": rng.randint(0, 10),
+                        "mood": rng.randint(0, 10),
+                        "sleep_quality": rng.randint(0, 10),
+                        "function": rng.randint(0, 10),
+                        "sleep_hours": rng.choice([4.5, 6.0, 7.25]),
+                        "side_effects": effects,
+                        "notes": "A long note. " * 20,
+                        "recorded_at": at,
+                    },
+                    now,
+                    seq,
+                )
                 if rng.random() < 0.5:
-                    records.upsert_dose(conn, patient["id"], f"00000000-0000-4000-8000-{n:012d}", {
-                        "medication": "naltrexone", "amount_mg": 1500, "taken_at": at, "status": "taken",
-                        "note": None, "recorded_at": at}, now, seq)
+                    records.upsert_dose(
+                        conn,
+                        patient["id"],
+                        f"00000000-0000-4000-8000-{n:012d}",
+                        {
+                            "medication": "naltrexone",
+                            "amount_mg": 1500,
+                            "taken_at": at,
+                            "status": "taken",
+                            "note": None,
+                            "recorded_at": at,
+                        },
+                        now,
+                        seq,
+                    )
         return patient["id"]
     finally:
         conn.close()
@@ -147,7 +204,9 @@ def test_worst_case_report_still_prints_on_two_pages(live_server, browser, tmp_p
 
     path = live_server.app_database
     conn = dbmod.connect(path)
-    clinic_id = conn.execute("SELECT clinic_id FROM patients WHERE id = ?", (creds["patient_id"],)).fetchone()[0]
+    clinic_id = conn.execute(
+        "SELECT clinic_id FROM patients WHERE id = ?", (creds["patient_id"],)
+    ).fetchone()[0]
     conn.close()
     patient_id = add_troubled_patient(path, clinic_id)
     page = browser.new_page()

@@ -29,7 +29,8 @@ def test_fhir_bundle_of_demo_patient_validates_as_r4b(demo_client):
     assert {o["status"] for o in observations} == {"final"}
     assert {c["code"] for o in observations for cat in o["category"] for c in cat["coding"]} == {"survey"}
     assert {c["system"] for o in observations for cat in o["category"] for c in cat["coding"]} == {
-        "http://terminology.hl7.org/CodeSystem/observation-category"}
+        "http://terminology.hl7.org/CodeSystem/observation-category"
+    }
     loinc = {}
     for o in observations:
         for coding in o["code"]["coding"]:
@@ -55,14 +56,30 @@ def test_fhir_bundle_of_demo_patient_validates_as_r4b(demo_client):
 
 
 def test_fhir_renderer_skips_skipped_doses_and_is_deterministic():
-    report = {"patient": {"id": "p", "display_name": "P", "timezone": "UTC"},
-              "period": {"from": "2026-01-01", "to": "2026-01-01", "days": 1},
-              "measures": {m: {"daily": []} for m in fhir.MEASURE_CODES}}
+    report = {
+        "patient": {"id": "p", "display_name": "P", "timezone": "UTC"},
+        "period": {"from": "2026-01-01", "to": "2026-01-01", "days": 1},
+        "measures": {m: {"daily": []} for m in fhir.MEASURE_CODES},
+    }
     report["measures"]["pain"]["daily"] = [{"date": "2026-01-01", "value": 4}]
-    doses = [{"id": "a", "medication": "naltrexone", "amount_ug": 4500, "local_date": "2026-01-01",
-              "status": "taken", "taken_at": "2026-01-01T22:00:00.000000+00:00"},
-             {"id": "b", "medication": "naltrexone", "amount_ug": 4500, "local_date": "2026-01-01",
-              "status": "skipped", "taken_at": "2026-01-01T22:00:00.000000+00:00"}]
+    doses = [
+        {
+            "id": "a",
+            "medication": "naltrexone",
+            "amount_ug": 4500,
+            "local_date": "2026-01-01",
+            "status": "taken",
+            "taken_at": "2026-01-01T22:00:00.000000+00:00",
+        },
+        {
+            "id": "b",
+            "medication": "naltrexone",
+            "amount_ug": 4500,
+            "local_date": "2026-01-01",
+            "status": "skipped",
+            "taken_at": "2026-01-01T22:00:00.000000+00:00",
+        },
+    ]
     one, two = fhir.render_bundle(report, doses), fhir.render_bundle(report, doses)
     assert one == two
     kinds = [e["resource"]["resourceType"] for e in one["entry"]]
@@ -78,12 +95,28 @@ def test_csv_of_demo_patient_has_one_row_per_day(demo_client):
     assert r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
-    assert list(rows[0]) == list(csv_export.COLUMNS) == [
-        "date", "pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function", "sleep_hours",
-        "dose_taken_mg", "planned_dose_mg", "side_effects", "notes"]
+    assert (
+        list(rows[0])
+        == list(csv_export.COLUMNS)
+        == [
+            "date",
+            "pain",
+            "pain_worst",
+            "fatigue",
+            "mood",
+            "sleep_quality",
+            "function",
+            "sleep_hours",
+            "dose_taken_mg",
+            "planned_dose_mg",
+            "side_effects",
+            "notes",
+        ]
+    )
     assert [row["date"] for row in rows] == [date(2026, 9, d).isoformat() for d in range(1, 31)]
-    report = client.get(f"/api/v1/patients/{creds['patient_id']}/report?from=2026-09-01&to=2026-09-30",
-                        headers=headers).json
+    report = client.get(
+        f"/api/v1/patients/{creds['patient_id']}/report?from=2026-09-01&to=2026-09-30", headers=headers
+    ).json
     logged = {p["date"]: p["value"] for p in report["measures"]["pain"]["daily"]}
     for row in rows:
         assert row["pain"] == (str(logged[row["date"]]) if row["date"] in logged else "")
@@ -91,12 +124,36 @@ def test_csv_of_demo_patient_has_one_row_per_day(demo_client):
 
 
 def test_csv_renders_side_effects_missing_days_and_formula_like_notes():
-    day = {"date": "2026-01-01", "pain": None, "pain_worst": None, "fatigue": None, "mood": None,
-           "sleep_quality": None, "function": None, "sleep_hours": 6.5, "dose_taken_mg": 4.5,
-           "planned_dose_mg": 4.5, "side_effects": [{"name": "headache", "severity": "mild"},
-                                                     {"name": "vivid_dreams", "severity": "moderate"}],
-           "notes": "=HYPERLINK(\"x\"), and a comma"}
+    day = {
+        "date": "2026-01-01",
+        "pain": None,
+        "pain_worst": None,
+        "fatigue": None,
+        "mood": None,
+        "sleep_quality": None,
+        "function": None,
+        "sleep_hours": 6.5,
+        "dose_taken_mg": 4.5,
+        "planned_dose_mg": 4.5,
+        "side_effects": [
+            {"name": "headache", "severity": "mild"},
+            {"name": "vivid_dreams", "severity": "moderate"},
+        ],
+        "notes": '=HYPERLINK("x"), and a comma',
+    }
     rows = list(csv.reader(io.StringIO(csv_export.render_csv([day]))))
     assert len(rows) == 2
-    assert rows[1] == ["2026-01-01", "", "", "", "", "", "", "6.5", "4.5", "4.5",
-                       "headache:mild;vivid_dreams:moderate", "'=HYPERLINK(\"x\"), and a comma"]
+    assert rows[1] == [
+        "2026-01-01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "6.5",
+        "4.5",
+        "4.5",
+        "headache:mild;vivid_dreams:moderate",
+        '\'=HYPERLINK("x"), and a comma',
+    ]

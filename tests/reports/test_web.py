@@ -13,8 +13,14 @@ def csrf(client, url="/login"):
 
 def login(client, creds, token=None, password=None, next_url=None):
     url = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"csrf_token": token or csrf(client), "email": creds["email"],
-                                  "password": password or creds["password"]})
+    return client.post(
+        url,
+        data={
+            "csrf_token": token or csrf(client),
+            "email": creds["email"],
+            "password": password or creds["password"],
+        },
+    )
 
 
 @pytest.fixture
@@ -73,12 +79,15 @@ def test_report_page_puts_flags_and_baseline_before_charts(web):
     client, creds = web
     login(client, creds)
     html = client.get(f"/patients/{creds['patient_id']}/report").get_data(as_text=True)
-    flags, baseline, charts = (html.index('id="flags-h"'), html.index('id="baseline-h"'),
-                               html.index('id="chart-pain"'))
+    flags, baseline, charts = (
+        html.index('id="flags-h"'),
+        html.index('id="baseline-h"'),
+        html.index('id="chart-pain"'),
+    )
     assert flags < baseline < charts
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
     for chart in ("pain", "sleep_quality", "sleep_hours", "mood", "fatigue", "side-effects", "adherence"):
-        assert f'<svg xmlns="http://www.w3.org/2000/svg" viewBox' in html
+        assert '<svg xmlns="http://www.w3.org/2000/svg" viewBox' in html
         assert re.search(f'<svg [^>]*id="chart-{chart}"', html), chart
     assert "the 14 days before the first dose step" in html
 
@@ -88,10 +97,13 @@ def test_report_page_says_when_baseline_is_the_first_days(web):
     login(client, creds)
     # Tombstone every entry from before the first dose step: no pre-treatment data remains.
     from diary import db as dbmod
+
     conn = dbmod.connect(client.application.config["DATABASE"])
-    conn.execute("UPDATE entries SET deleted = 1 WHERE patient_id = ? AND date < "
-                 "(SELECT min(start_date) FROM regimen_steps WHERE patient_id = ?)",
-                 (creds["patient_id"], creds["patient_id"]))
+    conn.execute(
+        "UPDATE entries SET deleted = 1 WHERE patient_id = ? AND date < "
+        "(SELECT min(start_date) FROM regimen_steps WHERE patient_id = ?)",
+        (creds["patient_id"], creds["patient_id"]),
+    )
     conn.close()
     html = client.get(f"/patients/{creds['patient_id']}/report").get_data(as_text=True)
     assert "the diary&#39;s first 14 days" in html or "the diary's first 14 days" in html
@@ -115,8 +127,10 @@ def test_saving_a_snapshot_from_the_page_opens_it(web):
     login(client, creds)
     url = f"/patients/{creds['patient_id']}/report"
     token = csrf(client, url)
-    r = client.post(f"/patients/{creds['patient_id']}/reports",
-                    data={"csrf_token": token, "from": "2026-09-01", "to": "2026-09-30"})
+    r = client.post(
+        f"/patients/{creds['patient_id']}/reports",
+        data={"csrf_token": token, "from": "2026-09-01", "to": "2026-09-30"},
+    )
     assert r.status_code == 303
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Snapshot stored" in page and "<strong>2026-09-01</strong>" in page

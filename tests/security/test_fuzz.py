@@ -24,18 +24,20 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, Phase, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa: E402
-                                               response_headers_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from diary import auth, create_app  # noqa: E402
-from diary import db as dbmod  # noqa: E402
-from diary.clock import to_utc_text, utcnow  # noqa: E402
-from tests.conftest import bearer, make_clinic, make_patient, recorded, today_in  # noqa: E402
+from diary import auth, create_app
+from diary import db as dbmod
+from diary.clock import to_utc_text, utcnow
+from tests.conftest import bearer, make_clinic, make_patient, recorded, today_in
 
 API = "/api/v1"
 EXAMPLES = int(os.environ.get("DIARY_FUZZ_EXAMPLES", "25"))
@@ -49,13 +51,21 @@ def status_code_named_in_the_document(ctx, response, case):
         return None  # schemathesis probing a method the operation is not (405, or Flask's OPTIONS)
     listed = {str(code) for code in case.operation.definition.raw.get("responses", {}) if code != "default"}
     if str(response.status_code) not in listed:
-        raise AssertionError(f"{case.method} {case.path} answered {response.status_code}, "
-                             f"which its responses do not list ({sorted(listed)})")
+        raise AssertionError(
+            f"{case.method} {case.path} answered {response.status_code}, "
+            f"which its responses do not list ({sorted(listed)})"
+        )
     return None
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance, status_code_named_in_the_document]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    status_code_named_in_the_document,
+]
 # The patient's working device token gets an id generated device ids do not hit.
 PATIENT_TOKEN_ID = 900_000_001
 
@@ -92,35 +102,74 @@ class World:
         self.patient_id = patient["id"]
         self.patient_headers = self._park_patient_token(patient["token"])
         spare = self._enroll("spare-phone")
-        self.spare_device_id = self.conn.execute("SELECT id FROM tokens WHERE token_hash = ?",
-                                                 (auth.sha256(spare),)).fetchone()[0]
+        self.spare_device_id = self.conn.execute(
+            "SELECT id FROM tokens WHERE token_hash = ?", (auth.sha256(spare),)
+        ).fetchone()[0]
         ph = self.patient_headers
-        assert self.client.put(f"{API}/patients/{self.patient_id}/regimen", headers=h, json={
-            "medication": "naltrexone", "dose_time": "21:30",
-            "steps": [{"start_date": "2026-01-01", "dose_mg": 0.5}, {"start_date": "2026-02-01", "dose_mg": 1.5}],
-            "other_medications": ["ibuprofen"]}).status_code == 200
+        assert (
+            self.client.put(
+                f"{API}/patients/{self.patient_id}/regimen",
+                headers=h,
+                json={
+                    "medication": "naltrexone",
+                    "dose_time": "21:30",
+                    "steps": [
+                        {"start_date": "2026-01-01", "dose_mg": 0.5},
+                        {"start_date": "2026-02-01", "dose_mg": 1.5},
+                    ],
+                    "other_medications": ["ibuprofen"],
+                },
+            ).status_code
+            == 200
+        )
         today = today_in("Europe/London")
         for i in range(1, 20):
             day = (today - timedelta(days=i)).isoformat()
-            r = self.client.put(f"{API}/me/entries/{day}", headers=ph, json={
-                "pain": 7 - i % 5, "sleep_hours": 6.5, "mood": 5, "notes": "fuzz",
-                "side_effects": [{"name": "vivid_dreams", "severity": "mild"}], "recorded_at": recorded(30)})
+            r = self.client.put(
+                f"{API}/me/entries/{day}",
+                headers=ph,
+                json={
+                    "pain": 7 - i % 5,
+                    "sleep_hours": 6.5,
+                    "mood": 5,
+                    "notes": "fuzz",
+                    "side_effects": [{"name": "vivid_dreams", "severity": "mild"}],
+                    "recorded_at": recorded(30),
+                },
+            )
             assert r.status_code == 201, r.json
         self.day = (today - timedelta(days=1)).isoformat()
         self.dose_id = str(uuid.uuid4())
-        assert self.client.put(f"{API}/me/doses/{self.dose_id}", headers=ph, json={
-            "medication": "naltrexone", "amount_mg": 1.5, "taken_at": recorded(60 * 24),
-            "status": "taken"}).status_code == 201
-        assert self.client.post(f"{API}/patients/{self.patient_id}/appointments", headers=h, json={
-            "starts_at": "2026-06-01T09:00:00+01:00", "note": "visit"}).status_code == 201
+        assert (
+            self.client.put(
+                f"{API}/me/doses/{self.dose_id}",
+                headers=ph,
+                json={
+                    "medication": "naltrexone",
+                    "amount_mg": 1.5,
+                    "taken_at": recorded(60 * 24),
+                    "status": "taken",
+                },
+            ).status_code
+            == 201
+        )
+        assert (
+            self.client.post(
+                f"{API}/patients/{self.patient_id}/appointments",
+                headers=h,
+                json={"starts_at": "2026-06-01T09:00:00+01:00", "note": "visit"},
+            ).status_code
+            == 201
+        )
         r = self.client.post(f"{API}/patients/{self.patient_id}/reports", headers=h, json={})
         assert r.status_code == 201, r.json
         self.snapshot_id = r.json["id"]
         self.notification_id = self._notification()
 
     def _enroll(self, device):
-        code = self.client.post(f"{API}/patients/{self.patient_id}/enrollment-code",
-                                headers=self.clinic["headers"]).json["enrollment_code"]
+        code = self.client.post(
+            f"{API}/patients/{self.patient_id}/enrollment-code", headers=self.clinic["headers"]
+        ).json["enrollment_code"]
         r = self.client.post(f"{API}/enroll", json={"code": code, "device_name": device})
         assert r.status_code == 201, r.json
         return r.json["token"]
@@ -128,19 +177,23 @@ class World:
     def _park_patient_token(self, token):
         with dbmod.write(self.conn):
             self.conn.execute("DELETE FROM tokens WHERE id = ?", (PATIENT_TOKEN_ID,))
-            self.conn.execute("UPDATE tokens SET id = ? WHERE token_hash = ?", (PATIENT_TOKEN_ID, auth.sha256(token)))
+            self.conn.execute(
+                "UPDATE tokens SET id = ? WHERE token_hash = ?", (PATIENT_TOKEN_ID, auth.sha256(token))
+            )
         return bearer(token)
 
     def _notification(self):
         now = to_utc_text(utcnow())
         delivery_id = str(uuid.uuid4())
         with dbmod.write(self.conn):
-            reminder_id = self.conn.execute("SELECT id FROM reminders WHERE patient_id = ? AND kind = 'diary'",
-                                            (self.patient_id,)).fetchone()[0]
+            reminder_id = self.conn.execute(
+                "SELECT id FROM reminders WHERE patient_id = ? AND kind = 'diary'", (self.patient_id,)
+            ).fetchone()[0]
             self.conn.execute(
                 "INSERT INTO deliveries (id, reminder_id, patient_id, kind, local_date, due_at, claimed_at, "
                 "status, title, body, attempts) VALUES (?, ?, ?, 'diary', '2026-03-01', ?, ?, 'sent', 't', 'b', 1)",
-                (delivery_id, reminder_id, self.patient_id, now, now))
+                (delivery_id, reminder_id, self.patient_id, now, now),
+            )
         return delivery_id
 
     def _live(self, headers):
@@ -151,7 +204,10 @@ class World:
     def headers_for(self, path):
         """The caller of a path: the patient for /me, the clinician for /patients, nobody else."""
         if path == "/me" or path.startswith(("/me/", f"{API}/me")):
-            if self.conn.execute("SELECT 1 FROM patients WHERE id = ?", (self.patient_id,)).fetchone() is None:
+            if (
+                self.conn.execute("SELECT 1 FROM patients WHERE id = ?", (self.patient_id,)).fetchone()
+                is None
+            ):
                 # A fuzzed DELETE /me erased the patient: start over with a new one.
                 self._populate()
                 WORLD.update(self.path_values())
@@ -167,9 +223,15 @@ class World:
         return {}
 
     def path_values(self):
-        return {"patient_id": self.patient_id, "day": self.day, "dose_id": self.dose_id,
-                "snapshot_id": self.snapshot_id, "notification_id": self.notification_id,
-                "device_id": self.spare_device_id, "kind": "dose"}
+        return {
+            "patient_id": self.patient_id,
+            "day": self.day,
+            "dose_id": self.dose_id,
+            "snapshot_id": self.snapshot_id,
+            "notification_id": self.notification_id,
+            "device_id": self.spare_device_id,
+            "kind": "dose",
+        }
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +258,14 @@ def _seeded(func):
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
-          phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+)
 @_seeded
 def test_every_response_conforms_to_the_document(case, world):
     headers = world.headers_for(case.path if case.path.startswith(API) else API + case.path)

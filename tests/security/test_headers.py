@@ -66,10 +66,13 @@ def test_every_page_sends_the_no_script_csp_and_no_store(client, clinic, patient
 
 
 def test_api_responses_with_patient_data_are_not_cached(client, clinic, patient):
-    for url, headers in ((f"{API}/me", patient["headers"]), (f"{API}/me/entries", patient["headers"]),
-                         (f"{API}/patients/{patient['id']}", clinic["headers"]),
-                         (f"{API}/patients/{patient['id']}/report", clinic["headers"]),
-                         (f"{API}/patients/{patient['id']}/export.csv", clinic["headers"])):
+    for url, headers in (
+        (f"{API}/me", patient["headers"]),
+        (f"{API}/me/entries", patient["headers"]),
+        (f"{API}/patients/{patient['id']}", clinic["headers"]),
+        (f"{API}/patients/{patient['id']}/report", clinic["headers"]),
+        (f"{API}/patients/{patient['id']}/export.csv", clinic["headers"]),
+    ):
         r = client.get(url, headers=headers)
         assert r.status_code == 200, url
         assert r.headers["Cache-Control"] == "no-store", url
@@ -78,13 +81,16 @@ def test_api_responses_with_patient_data_are_not_cached(client, clinic, patient)
     assert r.status_code == 401 and r.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/no-such-page", 404),
-    ("GET", "/patients/no-such-patient/report/extra", 404),
-    ("DELETE", "/login", 405),
-    ("POST", "/login", 400),  # no CSRF token
-    ("POST", "/logout", 400),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/no-such-page", 404),
+        ("GET", "/patients/no-such-patient/report/extra", 404),
+        ("DELETE", "/login", 405),
+        ("POST", "/login", 400),  # no CSRF token
+        ("POST", "/logout", 400),
+    ],
+)
 def test_page_errors_are_html_pages_with_the_same_headers(client, method, path, status):
     r = client.open(path, method=method)
     assert r.status_code == status
@@ -127,8 +133,9 @@ def test_session_cookie_is_httponly_and_samesite_and_not_secure_in_development(c
 
 
 def test_session_cookie_is_secure_in_production(db_path, conn, clinic):
-    app = create_app(environ={"DIARY_PRODUCTION": "true", "DIARY_DATABASE": db_path,
-                              "DIARY_SECRET_KEY": "x" * 40})
+    app = create_app(
+        environ={"DIARY_PRODUCTION": "true", "DIARY_DATABASE": db_path, "DIARY_SECRET_KEY": "x" * 40}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     client = app.test_client()
     attrs = _set_cookie(_web_login(client, clinic["email"]))
@@ -137,9 +144,16 @@ def test_session_cookie_is_secure_in_production(db_path, conn, clinic):
 
 # -- CORS -------------------------------------------------------------------------
 
+
 def _preflight(client, path, origin, method="GET"):
-    return client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method,
-                                         "Access-Control-Request-Headers": "authorization"})
+    return client.options(
+        path,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
 
 
 def test_cors_is_off_by_default(client, patient):
@@ -151,6 +165,7 @@ def test_cors_is_off_by_default(client, patient):
 
 def test_cors_answers_only_listed_origins_and_only_on_the_api(db_path, conn):
     from tests.conftest import make_clinic, make_patient
+
     app = create_app({"DATABASE": db_path, "CORS_ORIGINS": "https://app.example, https://other.example/"})
     client = app.test_client()
     patient = make_patient(client, make_clinic(conn))

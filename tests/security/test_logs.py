@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from diary import create_app
-from diary.cli import gunicorn_argv
 from diary import db as dbmod
+from diary.cli import gunicorn_argv
 from diary.clock import parse_utc_text, to_utc_text, utcnow
 from diary.logging_setup import FORMAT
 from tests.conftest import PASSWORD, bearer, make_clinic, recorded, today_in
@@ -45,9 +45,13 @@ SIDE_EFFECTS = ("vivid_dreams", "headache", "nausea")
 
 def forbidden(day):
     """(label, regex) of everything that must never reach a log line."""
-    found = [("marker", re.escape(MARK)), ("sleep hours", r"(?<![\d.])11\.83(?!\d)"),
-             ("dose mg", r"(?<![\d.])2\.375(?!\d)"), ("raw path with a date", re.escape(f"/entries/{day}")),
-             ("query string", r"[?&](from|to|since)=")]
+    found = [
+        ("marker", re.escape(MARK)),
+        ("sleep hours", r"(?<![\d.])11\.83(?!\d)"),
+        ("dose mg", r"(?<![\d.])2\.375(?!\d)"),
+        ("raw path with a date", re.escape(f"/entries/{day}")),
+        ("query string", r"[?&](from|to|since)="),
+    ]
     return found + [(name, re.escape(name)) for name in SIDE_EFFECTS]
 
 
@@ -81,8 +85,9 @@ def captured():
 
 def _fast_receiver(statuses=()):
     receiver = Receiver(statuses=statuses)
-    receiver.thread = threading.Thread(target=receiver.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
+    receiver.thread = threading.Thread(
+        target=receiver.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     return receiver
 
 
@@ -113,36 +118,100 @@ def _api_run(client, conn, day):
         return r
 
     clinic = make_clinic(conn, f"Clinic {MARK}")
-    token = call("POST", f"{API}/auth/login", 200, json={"email": clinic["email"], "password": PASSWORD}).json["token"]
+    token = call(
+        "POST", f"{API}/auth/login", 200, json={"email": clinic["email"], "password": PASSWORD}
+    ).json["token"]
     h = bearer(token)
-    created = call("POST", f"{API}/patients", 201, headers=h, json={
-        "display_name": NAME, "timezone": "Europe/London", "external_ref": f"MRN-{MARK}"}).json
+    created = call(
+        "POST",
+        f"{API}/patients",
+        201,
+        headers=h,
+        json={"display_name": NAME, "timezone": "Europe/London", "external_ref": f"MRN-{MARK}"},
+    ).json
     pid = created["id"]
-    enrolled = call("POST", f"{API}/enroll", 201, json={"code": created["enrollment_code"],
-                                                        "device_name": f"phone-{MARK}"}).json
+    enrolled = call(
+        "POST",
+        f"{API}/enroll",
+        201,
+        json={"code": created["enrollment_code"], "device_name": f"phone-{MARK}"},
+    ).json
     ph = bearer(enrolled["token"])
     start = (today_in("Europe/London") - timedelta(days=30)).isoformat()
-    call("PUT", f"{API}/patients/{pid}/regimen", 200, headers=h, json={
-        "medication": MEDICATION, "dose_time": "22:00", "steps": [{"start_date": start, "dose_mg": DOSE_MG}],
-        "other_medications": [f"tramadol-{MARK}"]})
+    call(
+        "PUT",
+        f"{API}/patients/{pid}/regimen",
+        200,
+        headers=h,
+        json={
+            "medication": MEDICATION,
+            "dose_time": "22:00",
+            "steps": [{"start_date": start, "dose_mg": DOSE_MG}],
+            "other_medications": [f"tramadol-{MARK}"],
+        },
+    )
     effects = [{"name": n, "severity": "moderate"} for n in SIDE_EFFECTS]
     effects.append({"name": "other", "severity": "mild", "note": f"effect {MARK}"})
-    call("PUT", f"{API}/me/entries/{day}", 201, headers=ph, json={
-        "pain": 7, "sleep_hours": SLEEP_HOURS, "side_effects": effects, "notes": NOTES, "recorded_at": recorded(5)})
+    call(
+        "PUT",
+        f"{API}/me/entries/{day}",
+        201,
+        headers=ph,
+        json={
+            "pain": 7,
+            "sleep_hours": SLEEP_HOURS,
+            "side_effects": effects,
+            "notes": NOTES,
+            "recorded_at": recorded(5),
+        },
+    )
     # A stale resend: 409 with the stored version (notes included) in the answer.
-    call("PUT", f"{API}/me/entries/{day}", 409, headers=ph, json={
-        "pain": 1, "notes": f"older {MARK}", "recorded_at": recorded(60)})
+    call(
+        "PUT",
+        f"{API}/me/entries/{day}",
+        409,
+        headers=ph,
+        json={"pain": 1, "notes": f"older {MARK}", "recorded_at": recorded(60)},
+    )
     dose_id = str(uuid.uuid4())
-    call("PUT", f"{API}/me/doses/{dose_id}", 201, headers=ph, json={
-        "medication": MEDICATION, "amount_mg": DOSE_MG, "taken_at": recorded(60 * 20), "status": "taken",
-        "note": f"dose {MARK}"})
+    call(
+        "PUT",
+        f"{API}/me/doses/{dose_id}",
+        201,
+        headers=ph,
+        json={
+            "medication": MEDICATION,
+            "amount_mg": DOSE_MG,
+            "taken_at": recorded(60 * 20),
+            "status": "taken",
+            "note": f"dose {MARK}",
+        },
+    )
     other_day = (today_in("Europe/London") - timedelta(days=3)).isoformat()
-    r = call("POST", f"{API}/me/sync", 200, headers=ph, json={
-        "entries": [{"date": other_day, "sleep_hours": SLEEP_HOURS, "notes": NOTES, "recorded_at": recorded()},
-                    {"date": other_day, f"field-{MARK}": 1, "recorded_at": recorded()}],
-        "doses": [{"id": str(uuid.uuid4()), "medication": MEDICATION, "amount_mg": DOSE_MG,
-                   "taken_at": recorded(60 * 44), "status": "taken", "recorded_at": recorded()}],
-        "deleted_entries": [], "deleted_doses": []})
+    r = call(
+        "POST",
+        f"{API}/me/sync",
+        200,
+        headers=ph,
+        json={
+            "entries": [
+                {"date": other_day, "sleep_hours": SLEEP_HOURS, "notes": NOTES, "recorded_at": recorded()},
+                {"date": other_day, f"field-{MARK}": 1, "recorded_at": recorded()},
+            ],
+            "doses": [
+                {
+                    "id": str(uuid.uuid4()),
+                    "medication": MEDICATION,
+                    "amount_mg": DOSE_MG,
+                    "taken_at": recorded(60 * 44),
+                    "status": "taken",
+                    "recorded_at": recorded(),
+                }
+            ],
+            "deleted_entries": [],
+            "deleted_doses": [],
+        },
+    )
     assert [e["status"] for e in r.json["entries"]] == ["created", "rejected"]
     call("GET", f"{API}/me/changes", 200, headers=ph)
     call("GET", f"{API}/me/entries?from={other_day}&to={day}", 200, headers=ph)
@@ -159,8 +228,13 @@ def _api_run(client, conn, day):
     call("GET", f"{API}/patients/{pid}/entries?{period}", 200, headers=h)
     call("GET", f"{API}/patients/{pid}/export", 200, headers=h)
     soon = to_utc_text(utcnow() + timedelta(hours=2))
-    call("POST", f"{API}/patients/{pid}/appointments", 201, headers=h, json={"starts_at": soon,
-                                                                             "note": f"appt {MARK}"})
+    call(
+        "POST",
+        f"{API}/patients/{pid}/appointments",
+        201,
+        headers=h,
+        json={"starts_at": soon, "note": f"appt {MARK}"},
+    )
     snap = call("POST", f"{API}/patients/{pid}/reports", 201, headers=h, json={}).json["id"]
     call("GET", f"{API}/patients/{pid}/reports/{snap}", 200, headers=h)
     call("GET", f"{API}/patients/{pid}/audit", 200, headers=h)
@@ -173,15 +247,37 @@ def _api_run(client, conn, day):
     call("GET", f"/patients/{pid}/report?{period}", 200)
     call("GET", f"/patients/{pid}/reports/{snap}", 200)
     # Errors whose answers echo what was sent.
-    r = call("PUT", f"{API}/me/entries/{day}", 422, headers=ph, json={
-        "notes": NOTES, f"field-{MARK}": SLEEP_HOURS, "side_effects": [{"name": f"dreams-{MARK}", "severity": "x"}],
-        "recorded_at": recorded()})
+    r = call(
+        "PUT",
+        f"{API}/me/entries/{day}",
+        422,
+        headers=ph,
+        json={
+            "notes": NOTES,
+            f"field-{MARK}": SLEEP_HOURS,
+            "side_effects": [{"name": f"dreams-{MARK}", "severity": "x"}],
+            "recorded_at": recorded(),
+        },
+    )
     assert f"field-{MARK}" in r.get_data(as_text=True)
-    call("PUT", f"{API}/me/entries/{day}", 422, headers=ph, json={"notes": NOTES * 60, "recorded_at": recorded()})
+    call(
+        "PUT",
+        f"{API}/me/entries/{day}",
+        422,
+        headers=ph,
+        json={"notes": NOTES * 60, "recorded_at": recorded()},
+    )
     call("PATCH", f"{API}/me", 422, headers=ph, json={"timezone": f"Mars/{MARK}"})
-    call("PUT", f"{API}/me/doses/not-a-uuid-{MARK}", 422, headers=ph, json={
-        "medication": MEDICATION, "amount_mg": DOSE_MG, "taken_at": recorded(), "status": "taken"})
-    call("POST", f"{API}/patients", 422, headers=h, json={"display_name": NAME, "timezone": f"Nowhere/{MARK}"})
+    call(
+        "PUT",
+        f"{API}/me/doses/not-a-uuid-{MARK}",
+        422,
+        headers=ph,
+        json={"medication": MEDICATION, "amount_mg": DOSE_MG, "taken_at": recorded(), "status": "taken"},
+    )
+    call(
+        "POST", f"{API}/patients", 422, headers=h, json={"display_name": NAME, "timezone": f"Nowhere/{MARK}"}
+    )
     call("PUT", f"{API}/me/entries/{day}", 401, headers=bearer(f"stolen-{MARK}"), json={"notes": NOTES})
     call("GET", f"{API}/patients/{uuid.uuid4()}/report?{period}", 404, headers=h)
     call("DELETE", f"{API}/me", 422, headers=ph, json={"confirm": MARK})
@@ -190,21 +286,36 @@ def _api_run(client, conn, day):
 
 def _tick(db_path, now, receiver):
     """`diary reminders tick --now`, a real process; return its stderr."""
-    run = subprocess.run(_diary("reminders", "tick", "--now", to_utc_text(now)), capture_output=True, text=True,
-                         timeout=60, cwd=ROOT, env=_env(db_path, DIARY_PUSH_WEBHOOK_URL=receiver.url,
-                                                        DIARY_PUSH_WEBHOOK_SECRET="test-webhook-secret"))
+    run = subprocess.run(
+        _diary("reminders", "tick", "--now", to_utc_text(now)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=_env(
+            db_path, DIARY_PUSH_WEBHOOK_URL=receiver.url, DIARY_PUSH_WEBHOOK_SECRET="test-webhook-secret"
+        ),
+    )
     assert run.returncode == 0, run.stderr
     return run.stdout, run.stderr
 
 
 def _scheduler_run(db_path, conn, pid):
     """A real `diary scheduler` until it has snapshotted the coming appointment; return its stderr."""
-    proc = subprocess.Popen(_diary("scheduler", "--tick-seconds", "1"), cwd=ROOT, env=_env(db_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _diary("scheduler", "--tick-seconds", "1"),
+        cwd=ROOT,
+        env=_env(db_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            done = conn.execute("SELECT snapshot_id FROM appointments WHERE patient_id = ?", (pid,)).fetchone()[0]
+            done = conn.execute(
+                "SELECT snapshot_id FROM appointments WHERE patient_id = ?", (pid,)
+            ).fetchone()[0]
             if done or proc.poll() is not None:
                 break
             time.sleep(0.1)
@@ -221,8 +332,9 @@ def _gunicorn_run(db_path, patient_headers, day):
     # The production command line (diary serve), at gunicorn's most talkative level.
     argv = gunicorn_argv("127.0.0.1", port, 1)
     argv[-1:-1] = ["--log-level", "debug"]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(db_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=_env(db_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -234,12 +346,24 @@ def _gunicorn_run(db_path, patient_headers, day):
                 assert time.monotonic() < deadline and proc.poll() is None, "gunicorn did not start"
                 time.sleep(0.1)
         later = recorded(-1)
-        r = requests.put(f"{base}{API}/me/entries/{day}", headers=patient_headers, timeout=10, json={
-            "sleep_hours": SLEEP_HOURS, "notes": NOTES, "side_effects": [{"name": "headache", "severity": "mild"}],
-            "recorded_at": later})
+        r = requests.put(
+            f"{base}{API}/me/entries/{day}",
+            headers=patient_headers,
+            timeout=10,
+            json={
+                "sleep_hours": SLEEP_HOURS,
+                "notes": NOTES,
+                "side_effects": [{"name": "headache", "severity": "mild"}],
+                "recorded_at": later,
+            },
+        )
         assert r.status_code == 200 and r.json()["notes"] == NOTES
-        r = requests.put(f"{base}{API}/me/entries/{day}", headers=patient_headers, timeout=10,
-                         json={"notes": NOTES, f"field-{MARK}": 1, "recorded_at": later})
+        r = requests.put(
+            f"{base}{API}/me/entries/{day}",
+            headers=patient_headers,
+            timeout=10,
+            json={"notes": NOTES, f"field-{MARK}": 1, "recorded_at": later},
+        )
         assert r.status_code == 422 and MARK in r.text
         r = requests.get(f"{base}{API}/me/entries?from={day}&to={day}", headers=patient_headers, timeout=10)
         assert r.status_code == 200 and MARK in r.text
@@ -264,8 +388,9 @@ def test_no_health_data_in_any_log_line(tmp_path, captured):
 
         # Reminders: a real tick process per due reminder; the gateway takes the first, refuses the second.
         stderr = []
-        dues = conn.execute("SELECT kind, next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc",
-                            (pid,)).fetchall()
+        dues = conn.execute(
+            "SELECT kind, next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc", (pid,)
+        ).fetchall()
         assert {d["kind"] for d in dues} == {"dose", "diary"}
         with _fast_receiver(statuses=[200, 400]) as receiver:
             outcomes = []
@@ -274,7 +399,9 @@ def test_no_health_data_in_any_log_line(tmp_path, captured):
                 outcomes.append(out)
                 stderr.append(err)
         assert any('"sent": 1' in o for o in outcomes) and any('"failed": 1' in o for o in outcomes), outcomes
-        assert any(MEDICATION in req["json"]["body"] for req in receiver.requests), "the push names the medication"
+        assert any(MEDICATION in req["json"]["body"] for req in receiver.requests), (
+            "the push names the medication"
+        )
         assert any("failed" in e for e in stderr), "the refused push is logged (by id)"
 
         stderr.append(_scheduler_run(db_path, conn, pid))
@@ -297,7 +424,9 @@ def test_no_health_data_in_any_log_line(tmp_path, captured):
     answers = "\n".join(run["answers"])
     for label, pattern in forbidden(day):
         if label not in ("raw path with a date", "query string"):
-            assert re.search(pattern, answers), f"the run never produced {label}; the check below would be empty"
+            assert re.search(pattern, answers), (
+                f"the run never produced {label}; the check below would be empty"
+            )
 
     lines = captured.lines + [line for err in stderr for line in err.splitlines()]
     text = "\n".join(lines)
@@ -305,7 +434,9 @@ def test_no_health_data_in_any_log_line(tmp_path, captured):
     assert f"PUT {API}/me/entries/<day> 201" in text and f"patient:{pid}" in text
     assert f"GET {API}/patients/<patient_id>/fhir 200" in text and "clinician:" in text
     assert "GET /patients/<patient_id>/report 200" in text
-    assert f"PUT {API}/me/entries/<day> 422" in text and f"PUT {API}/me/entries/<day> 200" in "\n".join(stderr)
+    assert f"PUT {API}/me/entries/<day> 422" in text and f"PUT {API}/me/entries/<day> 200" in "\n".join(
+        stderr
+    )
     assert "unhandled error: builtins.ValueError (message withheld)" in text
     assert "report snapshots made" in text and "tick" in text
     leaks = [(label, line) for label, pattern in forbidden(day) for line in lines if re.search(pattern, line)]

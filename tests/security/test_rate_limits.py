@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,12 @@ from tests.conftest import PASSWORD, count_rows, make_clinic
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN = "/api/v1/auth/login"
 ENROLL = "/api/v1/enroll"
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
 
 
 # -- the pure rule ---------------------------------------------------------------
+
 
 def test_under_the_limit_is_allowed():
     times = [T0 - timedelta(minutes=m) for m in (1, 2, 3, 4)]
@@ -61,10 +62,18 @@ def test_retry_after_is_at_least_one_second_and_zero_turns_the_limit_off():
 
 # -- in process ------------------------------------------------------------------
 
+
 @pytest.fixture
 def limited_app(db_path):
-    return create_app({"DATABASE": db_path, "LOGIN_MAX_FAILURES": 3, "LOGIN_MAX_FAILURES_PER_ADDRESS": 5,
-                       "ENROLL_MAX_FAILURES": 3, "ENROLL_MAX_FAILURES_GLOBAL": 5})
+    return create_app(
+        {
+            "DATABASE": db_path,
+            "LOGIN_MAX_FAILURES": 3,
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": 5,
+            "ENROLL_MAX_FAILURES": 3,
+            "ENROLL_MAX_FAILURES_GLOBAL": 5,
+        }
+    )
 
 
 def _from(address):
@@ -133,8 +142,11 @@ def test_the_web_login_form_shares_the_count(limited_app, conn):
         assert _login(client, clinic["email"], "wrong-password-123").status_code == 401
     page = client.get("/login", environ_base=_from("10.0.0.1"))
     csrf = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    r = client.post("/login", data={"email": clinic["email"], "password": PASSWORD, "csrf_token": csrf},
-                    environ_base=_from("10.0.0.1"))
+    r = client.post(
+        "/login",
+        data={"email": clinic["email"], "password": PASSWORD, "csrf_token": csrf},
+        environ_base=_from("10.0.0.1"),
+    )
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert r.mimetype == "text/html" and "try again in" in r.get_data(as_text=True)
     with client.session_transaction() as session:
@@ -146,26 +158,34 @@ def test_web_login_failures_lock_the_api_login_too(limited_app, conn):
     page = client.get("/login", environ_base=_from("10.0.0.1"))
     csrf = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     for _ in range(3):
-        r = client.post("/login", data={"email": clinic["email"], "password": "wrong-password-123",
-                                        "csrf_token": csrf}, environ_base=_from("10.0.0.1"))
+        r = client.post(
+            "/login",
+            data={"email": clinic["email"], "password": "wrong-password-123", "csrf_token": csrf},
+            environ_base=_from("10.0.0.1"),
+        )
         assert r.status_code == 401
     _assert_429(_login(client, clinic["email"], PASSWORD, address="10.0.0.7"))
 
 
 def test_enrollment_guesses_are_limited_per_address_then_globally(limited_app, conn):
     client, clinic = limited_app.test_client(), make_clinic(conn)
-    r = client.post("/api/v1/patients", json={"display_name": "P", "timezone": "Europe/London"},
-                    headers=clinic["headers"])
+    r = client.post(
+        "/api/v1/patients", json={"display_name": "P", "timezone": "Europe/London"}, headers=clinic["headers"]
+    )
     code = r.json["enrollment_code"]
     for _ in range(3):
-        r = client.post(ENROLL, json={"code": "AAAA-BBBB-CCCC", "device_name": "x"}, environ_base=_from("10.1.0.1"))
+        r = client.post(
+            ENROLL, json={"code": "AAAA-BBBB-CCCC", "device_name": "x"}, environ_base=_from("10.1.0.1")
+        )
         assert r.status_code == 404
     # Locked out: even the right code is refused from this address, and stays unused.
     _assert_429(client.post(ENROLL, json={"code": code, "device_name": "x"}, environ_base=_from("10.1.0.1")))
     assert conn.execute("SELECT used_at FROM enrollment_codes").fetchone()[0] is None
     # Two more failures from elsewhere reach the global limit of 5: everyone waits.
     for address in ("10.1.0.2", "10.1.0.3"):
-        r = client.post(ENROLL, json={"code": "AAAA-BBBB-CCCD", "device_name": "x"}, environ_base=_from(address))
+        r = client.post(
+            ENROLL, json={"code": "AAAA-BBBB-CCCD", "device_name": "x"}, environ_base=_from(address)
+        )
         assert r.status_code == 404
     _assert_429(client.post(ENROLL, json={"code": code, "device_name": "x"}, environ_base=_from("10.1.0.4")))
     _age_events(conn, 15)
@@ -176,10 +196,16 @@ def test_enrollment_guesses_are_limited_per_address_then_globally(limited_app, c
 def test_a_successful_enrollment_is_not_counted(limited_app, conn):
     client, clinic = limited_app.test_client(), make_clinic(conn)
     for _ in range(4):
-        r = client.post("/api/v1/patients", json={"display_name": "P", "timezone": "Europe/London"},
-                        headers=clinic["headers"])
-        r = client.post(ENROLL, json={"code": r.json["enrollment_code"], "device_name": "x"},
-                        environ_base=_from("10.2.0.1"))
+        r = client.post(
+            "/api/v1/patients",
+            json={"display_name": "P", "timezone": "Europe/London"},
+            headers=clinic["headers"],
+        )
+        r = client.post(
+            ENROLL,
+            json={"code": r.json["enrollment_code"], "device_name": "x"},
+            environ_base=_from("10.2.0.1"),
+        )
         assert r.status_code == 201
     assert count_rows(conn, "rate_limit_events") == 0
 
@@ -189,19 +215,30 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(db_path, conn):
     for trusted, expect in ((0, 429), (1, 401)):
         with dbmod.write(conn):
             conn.execute("DELETE FROM rate_limit_events")
-        app = create_app({"DATABASE": db_path, "LOGIN_MAX_FAILURES": 100, "LOGIN_MAX_FAILURES_PER_ADDRESS": 2,
-                          "TRUSTED_PROXIES": trusted})
+        app = create_app(
+            {
+                "DATABASE": db_path,
+                "LOGIN_MAX_FAILURES": 100,
+                "LOGIN_MAX_FAILURES_PER_ADDRESS": 2,
+                "TRUSTED_PROXIES": trusted,
+            }
+        )
         client = app.test_client()
         statuses = []
         for i in range(3):
             # A client rotating a forged X-Forwarded-For must not dodge the per-address limit.
-            r = client.post(LOGIN, json={"email": clinic["email"], "password": "wrong-password-123"},
-                            headers={"X-Forwarded-For": f"192.0.2.{i}"}, environ_base=_from("10.3.0.1"))
+            r = client.post(
+                LOGIN,
+                json={"email": clinic["email"], "password": "wrong-password-123"},
+                headers={"X-Forwarded-For": f"192.0.2.{i}"},
+                environ_base=_from("10.3.0.1"),
+            )
             statuses.append(r.status_code)
         assert statuses[-1] == expect, (trusted, statuses)
 
 
 # -- across 2 gunicorn workers -------------------------------------------------------
+
 
 def _free_port():
     with socket.socket() as s:
@@ -216,10 +253,16 @@ def gunicorn(tmp_path):
     port = _free_port()
     env = {**os.environ, "DIARY_DATABASE": db, "DIARY_LOG_LEVEL": "WARNING"}
     log = open(tmp_path / "gunicorn.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                             "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     import requests
+
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -241,6 +284,7 @@ def gunicorn(tmp_path):
 @pytest.mark.slow
 def test_two_workers_share_one_count(gunicorn):
     import requests
+
     base, db = gunicorn
     conn = dbmod.connect(db)
     try:
@@ -250,8 +294,12 @@ def test_two_workers_share_one_count(gunicorn):
 
     def guess(_):
         # A new connection each time, so both workers take guesses.
-        return requests.post(base + LOGIN, json={"email": clinic["email"], "password": "wrong-password-123"},
-                             headers={"Connection": "close"}, timeout=30)
+        return requests.post(
+            base + LOGIN,
+            json={"email": clinic["email"], "password": "wrong-password-123"},
+            headers={"Connection": "close"},
+            timeout=30,
+        )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(guess, range(12)))
@@ -263,8 +311,10 @@ def test_two_workers_share_one_count(gunicorn):
     assert "token" not in r.json()
     conn = dbmod.connect(db)
     try:
-        issued = conn.execute("SELECT COUNT(*) FROM tokens WHERE kind = 'clinician' AND created_at > ?",
-                              (to_utc_text(utcnow() - timedelta(minutes=1)),)).fetchone()[0]
+        issued = conn.execute(
+            "SELECT COUNT(*) FROM tokens WHERE kind = 'clinician' AND created_at > ?",
+            (to_utc_text(utcnow() - timedelta(minutes=1)),),
+        ).fetchone()[0]
     finally:
         conn.close()
     assert issued == 1, "only make_clinic's own token exists; the lock-out issued none"

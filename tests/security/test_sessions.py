@@ -26,8 +26,10 @@ def _set_token_times(conn, token, **ago):
     now = utcnow()
     with dbmod.write(conn):
         for column, delta in ago.items():
-            conn.execute(f"UPDATE tokens SET {column} = ? WHERE token_hash = ?",
-                         (to_utc_text(now - delta), auth.sha256(token)))
+            conn.execute(
+                f"UPDATE tokens SET {column} = ? WHERE token_hash = ?",
+                (to_utc_text(now - delta), auth.sha256(token)),
+            )
 
 
 def _me_as_clinician(client, token):
@@ -35,6 +37,7 @@ def _me_as_clinician(client, token):
 
 
 # -- clinician API tokens -----------------------------------------------------------
+
 
 def test_login_issues_a_token_that_expires_12_hours_later(client, conn, clinic):
     before = utcnow()
@@ -48,12 +51,22 @@ def test_login_issues_a_token_that_expires_12_hours_later(client, conn, clinic):
 def test_token_works_until_12_hours_then_stops_although_in_use(client, conn, clinic):
     token = _login(client, clinic["email"])["token"]
     # 11 h 59 min after login, used a minute ago: still fine.
-    _set_token_times(conn, token, created_at=timedelta(hours=11, minutes=59),
-                     expires_at=-timedelta(minutes=1), last_used_at=timedelta(minutes=1))
+    _set_token_times(
+        conn,
+        token,
+        created_at=timedelta(hours=11, minutes=59),
+        expires_at=-timedelta(minutes=1),
+        last_used_at=timedelta(minutes=1),
+    )
     assert _me_as_clinician(client, token) == 200
     # 12 h after login: refused, although it was used a minute ago (not idle).
-    _set_token_times(conn, token, created_at=timedelta(hours=12, seconds=1),
-                     expires_at=timedelta(seconds=1), last_used_at=timedelta(minutes=1))
+    _set_token_times(
+        conn,
+        token,
+        created_at=timedelta(hours=12, seconds=1),
+        expires_at=timedelta(seconds=1),
+        last_used_at=timedelta(minutes=1),
+    )
     r = client.get(f"{API}/patients", headers=bearer(token))
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -63,7 +76,9 @@ def test_token_idle_for_30_minutes_stops(client, conn, clinic):
     _set_token_times(conn, token, last_used_at=timedelta(minutes=29))
     assert _me_as_clinician(client, token) == 200
     # That use counts as activity: the idle clock restarted.
-    row = conn.execute("SELECT last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)).fetchone()
+    row = conn.execute(
+        "SELECT last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)
+    ).fetchone()
     assert utcnow() - datetime.fromisoformat(row["last_used_at"]) < timedelta(minutes=1)
     _set_token_times(conn, token, last_used_at=timedelta(minutes=30, seconds=5))
     assert _me_as_clinician(client, token) == 401
@@ -94,6 +109,7 @@ def test_patient_logout_revokes_the_device(client, patient):
 
 # -- device tokens ------------------------------------------------------------------
 
+
 def _second_device(client, clinic, patient_id, name="tablet"):
     code = client.post(f"{API}/patients/{patient_id}/enrollment-code", headers=clinic["headers"]).json
     r = client.post(f"{API}/enroll", json={"code": code["enrollment_code"], "device_name": name})
@@ -120,7 +136,9 @@ def test_patient_lists_and_revokes_their_devices(client, clinic, patient):
 
 def test_patient_cannot_revoke_another_patients_device(client, clinic, patient):
     other = make_patient(client, clinic, name="Other", device="other-phone")
-    other_id = _device_id(client.get(f"{API}/me/devices", headers=other["headers"]).json["devices"], "other-phone")
+    other_id = _device_id(
+        client.get(f"{API}/me/devices", headers=other["headers"]).json["devices"], "other-phone"
+    )
     assert client.delete(f"{API}/me/devices/{other_id}", headers=patient["headers"]).status_code == 404
     assert client.get(f"{API}/me", headers=other["headers"]).status_code == 200
 
@@ -136,17 +154,25 @@ def test_clinician_lists_and_revokes_a_patients_devices(client, conn, clinic, pa
     assert r.status_code == 204
     assert client.get(f"{API}/me", headers=tablet).status_code == 401
     assert client.get(f"{API}/me", headers=patient["headers"]).status_code == 200
-    actions = [row["action"] for row in conn.execute(
-        "SELECT action FROM audit_log WHERE patient_id = ? AND actor_id = ? ORDER BY id",
-        (patient["id"], str(clinic["clinician_id"])))]
+    actions = [
+        row["action"]
+        for row in conn.execute(
+            "SELECT action FROM audit_log WHERE patient_id = ? AND actor_id = ? ORDER BY id",
+            (patient["id"], str(clinic["clinician_id"])),
+        )
+    ]
     assert "list_devices" in actions and "revoke_device" in actions
 
 
 def test_clinician_device_routes_stop_at_the_clinic_and_the_patient(client, conn, clinic, patient):
     away = make_clinic(conn, "Away Clinic")
     other = make_patient(client, clinic, name="Other", device="other-phone")
-    phone_id = _device_id(client.get(f"{API}/me/devices", headers=patient["headers"]).json["devices"], "phone-1")
-    other_id = _device_id(client.get(f"{API}/me/devices", headers=other["headers"]).json["devices"], "other-phone")
+    phone_id = _device_id(
+        client.get(f"{API}/me/devices", headers=patient["headers"]).json["devices"], "phone-1"
+    )
+    other_id = _device_id(
+        client.get(f"{API}/me/devices", headers=other["headers"]).json["devices"], "other-phone"
+    )
     base = f"{API}/patients/{patient['id']}/devices"
     # Another clinic's clinician: the patient does not exist for them.
     assert client.get(base, headers=away["headers"]).status_code == 404
@@ -161,6 +187,7 @@ def test_clinician_device_routes_stop_at_the_clinic_and_the_patient(client, conn
 
 
 # -- the web session ----------------------------------------------------------------
+
 
 def _web_login(client, email):
     page = client.get("/login").get_data(as_text=True)
@@ -186,11 +213,21 @@ def _is_logged_in(client):
 def test_web_session_ends_12_hours_after_login_although_in_use(client, conn, clinic):
     _web_login(client, clinic["email"])
     token = _session_token(client)
-    _set_token_times(conn, token, created_at=timedelta(hours=11, minutes=59),
-                     expires_at=-timedelta(minutes=1), last_used_at=timedelta(minutes=1))
+    _set_token_times(
+        conn,
+        token,
+        created_at=timedelta(hours=11, minutes=59),
+        expires_at=-timedelta(minutes=1),
+        last_used_at=timedelta(minutes=1),
+    )
     assert _is_logged_in(client)
-    _set_token_times(conn, token, created_at=timedelta(hours=12, seconds=5),
-                     expires_at=timedelta(seconds=5), last_used_at=timedelta(minutes=1))
+    _set_token_times(
+        conn,
+        token,
+        created_at=timedelta(hours=12, seconds=5),
+        expires_at=timedelta(seconds=5),
+        last_used_at=timedelta(minutes=1),
+    )
     assert not _is_logged_in(client)
     with client.session_transaction() as session:
         assert "token" not in session
@@ -201,7 +238,9 @@ def test_web_session_ends_after_30_idle_minutes(client, conn, clinic):
     token = _session_token(client)
     _set_token_times(conn, token, last_used_at=timedelta(minutes=29))
     assert _is_logged_in(client)
-    seen = conn.execute("SELECT last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)).fetchone()[0]
+    seen = conn.execute(
+        "SELECT last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)
+    ).fetchone()[0]
     assert utcnow() - datetime.fromisoformat(seen) < timedelta(minutes=1), "a page view counts as activity"
     _set_token_times(conn, token, last_used_at=timedelta(minutes=30, seconds=5))
     assert not _is_logged_in(client)
