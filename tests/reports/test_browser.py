@@ -4,24 +4,12 @@ Needs Debian's ``chromium`` (apt-get install -y chromium) and the ``playwright``
 Python package; Playwright's own browser download is never used.
 """
 
-import os
 import re
-import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-CHROMIUM = os.environ.get("DIARY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import chromium, serve
+
 CHART_IDS = [
     "chart-pain",
     "chart-sleep_quality",
@@ -31,10 +19,6 @@ CHART_IDS = [
     "chart-side-effects",
     "chart-adherence",
 ]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium", allow_module_level=True)
 
 
 class LiveServer(tuple):
@@ -46,22 +30,16 @@ class LiveServer(tuple):
 @pytest.fixture
 def live_server(demo_app):
     app, creds = demo_app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = LiveServer((f"http://127.0.0.1:{server.server_port}", creds))
-    live.app_database = app.config["DATABASE"]
-    yield live
-    server.shutdown()
-    thread.join(5)
+    with serve(app) as base:
+        live = LiveServer((base, creds))
+        live.app_database = app.config["DATABASE"]
+        yield live
 
 
 @pytest.fixture
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def pdf_pages(data):
