@@ -7,10 +7,11 @@ from diary import auth, cors, logging_setup
 from diary import config as configmod
 from diary import db as dbmod
 from diary.api import API_PREFIX, Api, register_blueprints
-from diary.api.spec import ErrorResponses
+from diary.api.blueprint import takes_json_body
+from diary.api.spec import ErrorResponses, document_fields
 from diary.errors import error_payload
+from diary.web import pages
 
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 ME_PREFIX = API_PREFIX + "/me"
 PATIENTS_PREFIX = API_PREFIX + "/patients"
 
@@ -23,7 +24,7 @@ def create_app(overrides=None, environ=None):
     app.config.update(
         API_TITLE="symptom-diary",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         SESSION_COOKIE_HTTPONLY=True,
@@ -38,10 +39,16 @@ def create_app(overrides=None, environ=None):
         app,
         spec_kwargs={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            # Every operation needs a bearer token unless it says security: [] (login, enroll).
+            "security": [{"bearer": []}],
+            # Relative: the API is wherever this document was fetched from.
+            "servers": [{"url": "/", "description": "This server (the document's own origin)"}],
             "extra_plugins": [ErrorResponses()],
         },
     )
-    register_blueprints(app, api)
+    document_fields(api)
+    register_blueprints(api)
+    app.register_blueprint(pages.bp)
     if settings["TRUSTED_PROXIES"]:
         # Only behind that many proxies may X-Forwarded-For name the client
         # (rate limits and the audit log key on request.remote_addr).
@@ -71,12 +78,13 @@ def _register_hooks(app):
     @app.before_request
     def json_only_bodies():
         # A body in another content type would be silently ignored by the
-        # parser; refuse it instead so the client learns at once.
+        # parser; refuse it instead so the client learns at once. An operation
+        # that takes no body ignores whatever comes (and documents no 415).
         if (
-            request.method in JSON_BODY_METHODS
-            and request.path.startswith("/api/")
+            request.path.startswith("/api/")
             and (request.content_length or 0) > 0
             and not request.is_json
+            and takes_json_body(app.view_functions.get(request.endpoint))
         ):
             return error_payload(
                 415,

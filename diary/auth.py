@@ -169,18 +169,3 @@ def require_clinician():
             _unauthorized()
         g.clinician = dict(clinician)
     return g.clinician
-
-
-def clinic_patient_or_404(patient_id):
-    """Return the clinician and a patient of their own clinic; others do not exist (404)."""
-    clinician = require_clinician()
-    patient = (
-        app_conn()
-        .execute(
-            "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinician["clinic_id"])
-        )
-        .fetchone()
-    )
-    if patient is None:
-        abort(404, "No such patient.")
-    return clinician, dict(patient)

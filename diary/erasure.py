@@ -70,7 +70,7 @@ def export_patient(conn, patient_id, now):
         return {
             "exported_at": to_utc_text(now),
             "patient": profile,
-            "regimen": people.regimen_out(people.get_regimen(conn, patient_id)),
+            "regimen": people.get_regimen(conn, patient_id),
             "entries": records.list_entries(conn, patient_id),
             "doses": records.list_doses(conn, patient_id),
             "reminders": [schedule.reminder_out(r) for r in reminders],

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from diary import auth
 from diary.clock import parse_utc_text, to_utc_text
-from diary.units import ug_to_mg
 
 
 def create_clinic(conn, name, now):
@@ -61,6 +60,26 @@ def revoke_token(conn, token_id, now):
     conn.execute(
         "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_utc_text(now), token_id)
     )
+
+
+def get_clinic_patient(conn, clinic_id, patient_id):
+    """The patient row (a dict) when it belongs to the clinic, else None."""
+    row = conn.execute(
+        "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinic_id)
+    ).fetchone()
+    return None if row is None else dict(row)
+
+
+def list_clinic_patients(conn, clinic_id):
+    """The clinic's patient rows, by name."""
+    return conn.execute(
+        "SELECT * FROM patients WHERE clinic_id = ? ORDER BY display_name, id", (clinic_id,)
+    ).fetchall()
+
+
+def set_reminder_detail(conn, patient_id, detail):
+    """Set whether the patient's reminder texts may name the planned dose."""
+    conn.execute("UPDATE patients SET reminder_detail = ? WHERE id = ?", (int(detail), patient_id))
 
 
 def patient_out(row):
@@ -200,23 +219,3 @@ def get_regimen(conn, patient_id):
         "other_medications": json.loads(row["other_medications"]),
         "updated_at": row["updated_at"],
     }
-
-
-def regimen_out(regimen):
-    """Render a regimen for the API (doses in mg)."""
-    if regimen is None:
-        return None
-    out = dict(regimen)
-    out["steps"] = [
-        {"start_date": s["start_date"], "dose_mg": ug_to_mg(s["dose_ug"])} for s in regimen["steps"]
-    ]
-    return out
-
-
-def planned_dose_ug(steps, day):
-    """The planned dose on a diary day: the step with the latest start_date on or before it."""
-    planned = None
-    for step in sorted(steps, key=lambda s: s["start_date"]):
-        if str(step["start_date"]) <= str(day):
-            planned = step["dose_ug"]
-    return planned

@@ -134,7 +134,7 @@ def dose_out(row):
     return {
         "id": row["id"],
         "medication": row["medication"],
-        "amount_mg": row["amount_ug"],
+        "amount_ug": row["amount_ug"],
         "taken_at": parse_utc_text(row["taken_at"]).astimezone(offset).isoformat(),
         "local_date": row["local_date"],
         "status": row["status"],

@@ -4,14 +4,15 @@ from marshmallow import ValidationError
 
 from diary import records
 from diary.db import next_seq, write
-from diary.schemas.common import ClientUUID, Instant, LocalDate
-from diary.schemas.diary import SyncDoseIn, SyncEntryIn
+from diary.schemas.common import ClientUUID, LocalDate
+from diary.schemas.diary import DeletedDoseIn, DeletedEntryIn, SyncDoseIn, SyncEntryIn
 
 _entry_schema = SyncEntryIn()
 _dose_schema = SyncDoseIn()
 _date_field = LocalDate()
 _uuid_field = ClientUUID()
-_instant_field = Instant()
+_deleted_entry_schema = DeletedEntryIn()
+_deleted_dose_schema = DeletedDoseIn()
 
 
 def _load_all(schema, items):
@@ -23,25 +24,11 @@ def _load_all(schema, items):
     return [(None, errors[i]) if i in errors else (loaded[i], None) for i in range(len(items))]
 
 
-def _load_deletion(item, key, field):
+def _load_deletion(item, key, field, schema):
     """A deletion is the bare key, or {key, recorded_at} so an old deletion loses to a newer edit."""
     if isinstance(item, dict):
-        unknown = set(item) - {key, "recorded_at"}
-        if unknown:
-            raise ValidationError({k: ["Unknown field."] for k in unknown})
-        recorded_at = item.get("recorded_at")
-        errors = {}
-        try:
-            ident = field.deserialize(item.get(key))
-        except ValidationError as exc:
-            errors[key] = exc.messages
-        try:
-            recorded_at = _instant_field.deserialize(recorded_at) if recorded_at is not None else None
-        except ValidationError as exc:
-            errors["recorded_at"] = exc.messages
-        if errors:
-            raise ValidationError(errors)
-        return ident, recorded_at
+        data = schema.load(item)
+        return data[key], data["recorded_at"]
     return field.deserialize(item), None
 
 
@@ -66,10 +53,13 @@ def _validated(body, patient, now):
                 plan[kind].append((data[key] if kind == "doses" else data[key].isoformat(), data, None))
             else:
                 plan[kind].append((_text(ident), None, errors))
-    for kind, key, field in (("deleted_entries", "date", _date_field), ("deleted_doses", "id", _uuid_field)):
+    for kind, key, field, schema in (
+        ("deleted_entries", "date", _date_field, _deleted_entry_schema),
+        ("deleted_doses", "id", _uuid_field, _deleted_dose_schema),
+    ):
         for item in body[kind]:
             try:
-                ident, recorded_at = _load_deletion(item, key, field)
+                ident, recorded_at = _load_deletion(item, key, field, schema)
                 ident = ident.isoformat() if kind == "deleted_entries" else ident
                 plan[kind].append((ident, recorded_at, None))
             except ValidationError as exc:

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from diary import db
 from diary.errors import error_payload
 from diary.logging_setup import exception_summary
+from diary.schemas.common import ErrorOut
 from diary.web.errors import error_page
 
 # Each module exports ``blp``; order is the order in the OpenAPI document.
@@ -26,6 +27,8 @@ API_PREFIX = "/api/v1"
 
 class Api(SmorestApi):
     """flask-smorest Api whose every error has the one shape {code, status, message, errors}."""
+
+    ERROR_SCHEMA = ErrorOut
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
@@ -80,15 +83,8 @@ def _describe(error):
     return error.description if isinstance(error.description, str) else error.name
 
 
-def register_blueprints(app, api):
-    """Register every API blueprint on the app."""
+def register_blueprints(api):
+    """Register every API blueprint on the Api."""
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(name)
         api.register_blueprint(module.blp, url_prefix=API_PREFIX + getattr(module, "URL_PREFIX", ""))
-    for name in WEB_MODULES:
-        module = importlib.import_module(name)
-        app.register_blueprint(module.bp)
-
-
-# Server-rendered clinician pages (plain Flask blueprints exporting ``bp``).
-WEB_MODULES = ["diary.web.pages"]

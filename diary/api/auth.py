@@ -1,13 +1,13 @@
 """Clinician login and logout; device enrollment."""
 
 from flask import current_app, request
-from flask_smorest.error_handler import ErrorSchema
 
 from diary import auth, people, ratelimit
 from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import write
 from diary.errors import abort
+from diary.schemas.common import ErrorOut
 from diary.schemas.people import EnrollIn, EnrollOut, LoginIn, LoginOut
 
 blp = Blueprint("auth", __name__, description="Clinician sessions and device enrollment")
@@ -25,8 +25,9 @@ RATE_LIMITED = {
 @blp.post("/auth/login")
 @blp.arguments(LoginIn())
 @blp.response(200, LoginOut)
-@blp.alt_response(401, schema=ErrorSchema, description="Email or password is wrong")
-@blp.alt_response(429, schema=ErrorSchema, **RATE_LIMITED)
+@blp.alt_response(401, schema=ErrorOut, description="Email or password is wrong")
+@blp.alt_response(429, schema=ErrorOut, **RATE_LIMITED)
+@blp.doc(operationId="login", security=[])
 def login(body):
     """Log a clinician in; returns a bearer token."""
     conn = auth.app_conn()
@@ -53,7 +54,7 @@ def login(body):
 
 @blp.post("/auth/logout")
 @blp.response(204)
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(operationId="logout")
 def logout():
     """Revoke the presented token."""
     row = auth.current_token()
@@ -67,8 +68,9 @@ def logout():
 @blp.post("/enroll")
 @blp.arguments(EnrollIn())
 @blp.response(201, EnrollOut)
-@blp.alt_response(404, schema=ErrorSchema, description="Unknown, used or expired code")
-@blp.alt_response(429, schema=ErrorSchema, **RATE_LIMITED)
+@blp.alt_response(404, schema=ErrorOut, description="Unknown, used or expired code")
+@blp.alt_response(429, schema=ErrorOut, **RATE_LIMITED)
+@blp.doc(operationId="enrollDevice", security=[])
 def enroll(body):
     """Exchange a one-time enrollment code for a device token."""
     conn = auth.app_conn()

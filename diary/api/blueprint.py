@@ -48,3 +48,9 @@ class Blueprint(flask_smorest.Blueprint):
     """Every API blueprint: ``@blp.arguments`` parses with ``JsonParser``."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+
+def takes_json_body(view):
+    """Whether a view function parses a JSON body with ``@blp.arguments``."""
+    arguments = getattr(view, "_apidoc", {}).get("arguments", {})
+    return any(p.get("in") == "json" for p in arguments.get("parameters", []))

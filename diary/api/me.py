@@ -1,7 +1,6 @@
 """Patient routes (device token): profile, diary entries, doses, sync, changes, devices."""
 
 from flask import current_app, request
-from marshmallow import ValidationError
 
 from diary import auth, erasure, people, records
 from diary.api.blueprint import Blueprint
@@ -9,15 +8,17 @@ from diary.clock import utcnow
 from diary.db import next_seq, write
 from diary.errors import abort
 from diary.reminders import schedule
-from diary.schemas.common import ClientUUID, parse_path_date
 from diary.schemas.diary import (
     ChangesArgs,
     ChangesOut,
-    ConflictOut,
     DateRangeArgs,
+    DayPath,
+    DoseConflictOut,
     DoseIn,
     DoseListOut,
     DoseOut,
+    DosePath,
+    EntryConflictOut,
     EntryIn,
     EntryListOut,
     EntryOut,
@@ -29,16 +30,10 @@ from diary.schemas.rights import EraseIn, ExportOut
 from diary.sync import apply_batch
 
 blp = Blueprint("me", __name__, description="The patient's own diary (device token)")
-BEARER = [{"bearer": []}]
-_uuid_field = ClientUUID()
 
 
-def _day_or_422(text, patient, now):
-    try:
-        day = parse_path_date(text)
-    except ValueError as exc:
-        abort(422, "Not a diary day.", errors={"path": {"date": [str(exc)]}})
-    _check_not_future(day, patient, now, ("path", "date"))
+def _day_text(day, patient, now):
+    _check_not_future(day, patient, now, ("path", "day"))
     return day.isoformat()
 
 
@@ -51,20 +46,14 @@ def _check_not_future(day, patient, now, where):
         )
 
 
-def _dose_id_or_422(text):
-    try:
-        return _uuid_field.deserialize(text)
-    except ValidationError as exc:
-        abort(422, "Not a dose id.", errors={"path": {"dose_id": exc.messages}})
-
-
-def _conflict(stored_out):
-    abort(409, "A newer version is stored; it was kept.", errors={"stored": stored_out})
+def _conflict(schema, stored):
+    # Dumped as documented: the stored dose's amount goes out in mg like every other answer.
+    abort(409, "A newer version is stored; it was kept.", errors={"stored": schema.dump(stored)})
 
 
 @blp.get("/me")
 @blp.response(200, MeOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="getMe")
 def get_me():
     """Show the patient's profile."""
     patient = auth.require_patient()
@@ -74,7 +63,7 @@ def get_me():
 @blp.patch("/me")
 @blp.arguments(MePatchIn())
 @blp.response(200, MeOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="patchMe")
 def patch_me(body):
     """Change the display name or time zone (reminders follow the new zone)."""
     patient = auth.require_patient()
@@ -90,7 +79,7 @@ def patch_me(body):
 
 @blp.get("/me/export")
 @blp.response(200, ExportOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="exportMyData")
 def export_me():
     """Download all of the patient's own data: profile, regimen, diary, doses, reminders, visits."""
     patient = auth.require_patient()
@@ -100,7 +89,7 @@ def export_me():
 @blp.delete("/me")
 @blp.arguments(EraseIn())
 @blp.response(204)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="eraseMe")
 def erase_me(body):
     """Erase all of the patient's data and devices for good; send {"confirm": "DELETE"}."""
     patient = auth.require_patient()
@@ -110,32 +99,33 @@ def erase_me(body):
 
 
 @blp.put("/me/entries/<day>")
+@blp.arguments(DayPath(), location="path", as_kwargs=True)
 @blp.arguments(EntryIn())
 @blp.response(200, EntryOut)
 @blp.alt_response(201, schema=EntryOut, description="Created")
-@blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
-@blp.doc(security=BEARER)
+@blp.alt_response(409, schema=EntryConflictOut, description="A newer version is stored; it was kept")
+@blp.doc(operationId="putMyEntry")
 def put_entry(body, day):
     """Create or update the diary entry of one local day."""
     patient = auth.require_patient()
     now = utcnow()
-    day = _day_or_422(day, patient, now)
+    day = _day_text(day, patient, now)
     conn = auth.app_conn()
     with write(conn):
         status, row = records.upsert_entry(conn, patient["id"], day, body, now, next_seq(conn))
     if status == "stale":
-        _conflict(records.entry_out(row))
+        _conflict(EntryOut(), records.entry_out(row))
     return records.entry_out(row), 201 if status == "created" else 200
 
 
 @blp.get("/me/entries/<day>")
+@blp.arguments(DayPath(), location="path", as_kwargs=True)
 @blp.response(200, EntryOut)
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-@blp.doc(security=BEARER)
+@blp.doc(operationId="getMyEntry")
 def get_entry(day):
     """Show the entry of one local day."""
     patient = auth.require_patient()
-    day = _day_or_422(day, patient, utcnow())
+    day = _day_text(day, patient, utcnow())
     row = records.get_entry_row(auth.app_conn(), patient["id"], day)
     if row is None or row["deleted"]:
         abort(404, "No entry for that day.")
@@ -143,14 +133,14 @@ def get_entry(day):
 
 
 @blp.delete("/me/entries/<day>")
+@blp.arguments(DayPath(), location="path", as_kwargs=True)
 @blp.response(204)
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-@blp.doc(security=BEARER)
+@blp.doc(operationId="deleteMyEntry")
 def delete_entry(day):
     """Delete the entry of one local day."""
     patient = auth.require_patient()
     now = utcnow()
-    day = _day_or_422(day, patient, now)
+    day = _day_text(day, patient, now)
     conn = auth.app_conn()
     with write(conn):
         status = records.delete_entry(conn, patient["id"], day, now, next_seq(conn))
@@ -162,7 +152,7 @@ def delete_entry(day):
 @blp.get("/me/entries")
 @blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, EntryListOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="listMyEntries")
 def list_entries(args):
     """List the patient's entries between two days."""
     patient = auth.require_patient()
@@ -170,46 +160,45 @@ def list_entries(args):
 
 
 @blp.put("/me/doses/<dose_id>")
+@blp.arguments(DosePath(), location="path", as_kwargs=True)
 @blp.arguments(DoseIn())
 @blp.response(200, DoseOut)
 @blp.alt_response(201, schema=DoseOut, description="Created")
-@blp.alt_response(409, schema=ConflictOut, description="A newer version is stored")
-@blp.doc(security=BEARER)
+@blp.alt_response(409, schema=DoseConflictOut, description="A newer version is stored; it was kept")
+@blp.doc(operationId="putMyDose")
 def put_dose(body, dose_id):
     """Log or correct a dose under a client-generated UUID."""
     patient = auth.require_patient()
-    dose_id = _dose_id_or_422(dose_id)
     now = utcnow()
     _check_not_future(records.dose_local_date(body["taken_at"]), patient, now, ("json", "taken_at"))
     conn = auth.app_conn()
     with write(conn):
         status, row = records.upsert_dose(conn, patient["id"], dose_id, body, now, next_seq(conn))
     if status == "stale":
-        _conflict(records.dose_out(row))
+        _conflict(DoseOut(), records.dose_out(row))
     return records.dose_out(row), 201 if status == "created" else 200
 
 
 @blp.get("/me/doses/<dose_id>")
+@blp.arguments(DosePath(), location="path", as_kwargs=True)
 @blp.response(200, DoseOut)
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-@blp.doc(security=BEARER)
+@blp.doc(operationId="getMyDose")
 def get_dose(dose_id):
     """Show one logged dose."""
     patient = auth.require_patient()
-    row = records.get_dose_row(auth.app_conn(), patient["id"], _dose_id_or_422(dose_id))
+    row = records.get_dose_row(auth.app_conn(), patient["id"], dose_id)
     if row is None or row["deleted"]:
         abort(404, "No such dose.")
     return records.dose_out(row)
 
 
 @blp.delete("/me/doses/<dose_id>")
+@blp.arguments(DosePath(), location="path", as_kwargs=True)
 @blp.response(204)
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-@blp.doc(security=BEARER)
+@blp.doc(operationId="deleteMyDose")
 def delete_dose(dose_id):
     """Delete a logged dose."""
     patient = auth.require_patient()
-    dose_id = _dose_id_or_422(dose_id)
     now = utcnow()
     conn = auth.app_conn()
     with write(conn):
@@ -221,7 +210,7 @@ def delete_dose(dose_id):
 @blp.get("/me/doses")
 @blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, DoseListOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="listMyDoses")
 def list_doses(args):
     """List the patient's doses by diary day."""
     patient = auth.require_patient()
@@ -231,7 +220,7 @@ def list_doses(args):
 @blp.post("/me/sync")
 @blp.arguments(SyncIn())
 @blp.response(200, SyncOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="syncMyDiary")
 def sync(body):
     """Apply a batch of offline changes; one result per item, in the order sent."""
     patient = auth.require_patient()
@@ -250,7 +239,7 @@ def sync(body):
 @blp.get("/me/changes")
 @blp.arguments(ChangesArgs(), location="query")
 @blp.response(200, ChangesOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="getMyChanges")
 def changes(args):
     """Everything changed after the cursor (all of it without one)."""
     patient = auth.require_patient()
@@ -259,7 +248,7 @@ def changes(args):
 
 @blp.get("/me/devices")
 @blp.response(200, DeviceListOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="listMyDevices")
 def list_devices():
     """List the devices enrolled for this patient."""
     patient = auth.require_patient()
@@ -268,7 +257,7 @@ def list_devices():
 
 @blp.delete("/me/devices/<int:device_id>")
 @blp.response(204)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="revokeMyDevice")
 def revoke_device(device_id):
     """Revoke one of this patient's devices (a lost phone)."""
     patient = auth.require_patient()

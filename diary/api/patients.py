@@ -3,6 +3,7 @@
 from flask import current_app, request
 
 from diary import audit, auth, erasure, people, records
+from diary.access import clinic_patient
 from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import write
@@ -22,19 +23,16 @@ from diary.schemas.people import (
 from diary.schemas.rights import EraseIn, ExportOut
 
 blp = Blueprint("patients", __name__, description="Clinician access to their clinic's patients")
-BEARER = [{"bearer": []}]
 
 
 @blp.get("/patients")
 @blp.response(200, PatientListOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="listPatients")
 def list_patients():
     """List the patients of the clinician's clinic."""
     clinician = auth.require_clinician()
     conn = auth.app_conn()
-    rows = conn.execute(
-        "SELECT * FROM patients WHERE clinic_id = ? ORDER BY display_name, id", (clinician["clinic_id"],)
-    ).fetchall()
+    rows = people.list_clinic_patients(conn, clinician["clinic_id"])
     with write(conn):
         audit.clinician_read(conn, clinician, "list_patients", None)
     return {"patients": [people.patient_out(r) for r in rows]}
@@ -43,7 +41,7 @@ def list_patients():
 @blp.post("/patients")
 @blp.arguments(PatientIn())
 @blp.response(201, PatientCreatedOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="createPatient")
 def create_patient(body):
     """Add a patient to the clinic; returns their first enrollment code."""
     clinician = auth.require_clinician()
@@ -59,36 +57,29 @@ def create_patient(body):
 
 @blp.get("/patients/<patient_id>")
 @blp.response(200, PatientOut)
-@blp.doc(security=BEARER)
-def get_patient(patient_id):
+@blp.doc(operationId="getPatient")
+@clinic_patient("get_patient")
+def get_patient(patient):
     """Show one patient of the clinic."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    with write(conn):
-        audit.clinician_read(conn, clinician, "get_patient", patient_id)
     return people.patient_out(patient)
 
 
 @blp.get("/patients/<patient_id>/export")
 @blp.response(200, ExportOut)
-@blp.doc(security=BEARER)
-def export_patient(patient_id):
+@blp.doc(operationId="exportPatientData")
+@clinic_patient("export_patient")
+def export_patient(patient):
     """Download all of the patient's data (a request made at the clinic); audited."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    export = erasure.export_patient(conn, patient["id"], utcnow())
-    with write(conn):
-        audit.clinician_read(conn, clinician, "export_patient", patient_id)
-    return export
+    return erasure.export_patient(auth.app_conn(), patient["id"], utcnow())
 
 
 @blp.delete("/patients/<patient_id>")
 @blp.arguments(EraseIn())
 @blp.response(204)
-@blp.doc(security=BEARER)
-def erase_patient(body, patient_id):
+@blp.doc(operationId="erasePatient")
+@clinic_patient()
+def erase_patient(body, clinician, patient):
     """Erase all of the patient's data for good, keeping an audit row; send {"confirm": "DELETE"}."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     if not erasure.erase_patient(
         auth.app_conn(), patient["id"], "clinician", clinician["id"], request.remote_addr, utcnow()
     ):
@@ -97,10 +88,10 @@ def erase_patient(body, patient_id):
 
 @blp.post("/patients/<patient_id>/enrollment-code")
 @blp.response(201, EnrollmentCodeOut)
-@blp.doc(security=BEARER)
-def new_enrollment_code(patient_id):
+@blp.doc(operationId="newEnrollmentCode")
+@clinic_patient()
+def new_enrollment_code(patient):
     """Issue a fresh enrollment code; the old one stops working."""
-    _, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     with write(conn):
         return people.new_enrollment_code(
@@ -111,85 +102,68 @@ def new_enrollment_code(patient_id):
 @blp.put("/patients/<patient_id>/regimen")
 @blp.arguments(RegimenIn())
 @blp.response(200, RegimenOut)
-@blp.doc(security=BEARER)
-def put_regimen(body, patient_id):
+@blp.doc(operationId="putPatientRegimen")
+@clinic_patient()
+def put_regimen(body, patient):
     """Set the patient's regimen: medication, bedtime dose time, titration steps."""
-    _, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     now = utcnow()
     with write(conn):
         regimen = people.put_regimen(conn, patient["id"], body, now)
         # The dose reminder follows the regimen's dose_time.
         schedule.ensure_default_reminders(conn, patient["id"], now)
-    return people.regimen_out(regimen)
+    return regimen
 
 
 @blp.get("/patients/<patient_id>/regimen")
 @blp.response(200, RegimenOut)
-@blp.doc(security=BEARER)
-def get_regimen(patient_id):
+@blp.doc(operationId="getPatientRegimen")
+@clinic_patient("get_regimen")
+def get_regimen(patient):
     """Show the patient's regimen (404 when none is set)."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    regimen = people.get_regimen(conn, patient["id"])
+    regimen = people.get_regimen(auth.app_conn(), patient["id"])
     if regimen is None:
         abort(404, "No regimen is set for this patient.")
-    with write(conn):
-        audit.clinician_read(conn, clinician, "get_regimen", patient_id)
-    return people.regimen_out(regimen)
+    return regimen
 
 
 @blp.get("/patients/<patient_id>/entries")
 @blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, EntryListOut)
-@blp.doc(security=BEARER)
-def list_entries(args, patient_id):
+@blp.doc(operationId="listPatientEntries")
+@clinic_patient("list_entries")
+def list_entries(args, patient):
     """List the patient's diary entries between two days."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    entries = records.list_entries(conn, patient["id"], args["from_"], args["to"])
-    with write(conn):
-        audit.clinician_read(conn, clinician, "list_entries", patient_id)
-    return {"entries": entries}
+    return {"entries": records.list_entries(auth.app_conn(), patient["id"], args["from_"], args["to"])}
 
 
 @blp.get("/patients/<patient_id>/doses")
 @blp.arguments(DateRangeArgs(), location="query")
 @blp.response(200, DoseListOut)
-@blp.doc(security=BEARER)
-def list_doses(args, patient_id):
+@blp.doc(operationId="listPatientDoses")
+@clinic_patient("list_doses")
+def list_doses(args, patient):
     """List the patient's logged doses between two diary days."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    doses = records.list_doses(conn, patient["id"], args["from_"], args["to"])
-    with write(conn):
-        audit.clinician_read(conn, clinician, "list_doses", patient_id)
-    return {"doses": doses}
+    return {"doses": records.list_doses(auth.app_conn(), patient["id"], args["from_"], args["to"])}
 
 
 @blp.get("/patients/<patient_id>/devices")
 @blp.response(200, DeviceListOut)
-@blp.doc(security=BEARER)
-def list_devices(patient_id):
+@blp.doc(operationId="listPatientDevices")
+@clinic_patient("list_devices")
+def list_devices(patient):
     """List the devices enrolled for the patient (never the tokens themselves)."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    devices = people.list_devices(conn, patient["id"])
-    with write(conn):
-        audit.clinician_read(conn, clinician, "list_devices", patient_id)
-    return {"devices": devices}
+    return {"devices": people.list_devices(auth.app_conn(), patient["id"])}
 
 
 @blp.delete("/patients/<patient_id>/devices/<int:device_id>")
 @blp.response(204)
-@blp.doc(security=BEARER)
-def revoke_device(patient_id, device_id):
+@blp.doc(operationId="revokePatientDevice")
+@clinic_patient("revoke_device")
+def revoke_device(patient, device_id):
     """Revoke one of the patient's devices (a lost phone, reported at the clinic)."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     with write(conn):
         found = people.revoke_device(conn, patient["id"], device_id, utcnow())
-        if found:
-            audit.record(conn, "clinician", clinician["id"], "revoke_device", patient_id, request.remote_addr)
     if not found:
         abort(404, "No such device.")

@@ -4,6 +4,7 @@ from flask import Response, current_app
 from marshmallow import ValidationError
 
 from diary import audit, auth
+from diary.access import clinic_patient
 from diary.api.blueprint import Blueprint
 from diary.clock import to_utc_text, utcnow
 from diary.db import write
@@ -16,6 +17,7 @@ from diary.schemas.reports import (
     AppointmentListOut,
     AppointmentOut,
     AuditListOut,
+    FhirBundleOut,
     PatientReportOut,
     ReportArgs,
     ReportOut,
@@ -26,31 +28,23 @@ from diary.schemas.reports import (
 )
 
 blp = Blueprint("reports", __name__, description="Trend reports, exports, appointments, snapshots, audit")
-BEARER = [{"bearer": []}]
 
 
 def _lag_days():
     return current_app.config.get("REPORT_LAG_DAYS", analysis.DEFAULT_LAG_DAYS)
 
 
-def _audited(clinician, action, patient_id):
-    conn = auth.app_conn()
-    with write(conn):
-        audit.clinician_read(conn, clinician, action, patient_id)
-
-
 def _json(obj, mimetype="application/json"):
     return Response(service.to_json(obj), mimetype=mimetype)
 
 
-def clinician_report(patient_id, args):
-    """Return (clinician, patient, report, inputs, period) for a clinic patient and query args."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
+def _report(patient, args):
+    """Return (report, inputs, (start, end)) of a patient for the query's period."""
     conn = auth.app_conn()
     now = utcnow()
     start, end = _period(conn, patient, args, now)
     report, inputs = service.make_report(conn, patient, start, end, _lag_days(), now)
-    return clinician, patient, report, inputs, (start, end)
+    return report, inputs, (start, end)
 
 
 def _period(conn, patient, args, now, location="query"):
@@ -64,11 +58,11 @@ def _period(conn, patient, args, now, location="query"):
 @blp.get("/patients/<patient_id>/report")
 @blp.arguments(ReportArgs(), location="query")
 @blp.response(200, ReportOut)
-@blp.doc(security=BEARER)
-def get_report(args, patient_id):
+@blp.doc(operationId="getPatientReport")
+@clinic_patient("report")
+def get_report(args, patient):
     """Build the patient's trend report for a period."""
-    clinician, _, report, _, _ = clinician_report(patient_id, args)
-    _audited(clinician, "report", patient_id)
+    report, _, _ = _report(patient, args)
     return _json(report)
 
 
@@ -79,12 +73,12 @@ def get_report(args, patient_id):
     {"type": "string", "description": "CSV, one row per day; columns in diary/reports/csv_export.py."},
     content_type="text/csv",
 )
-@blp.doc(security=BEARER)
-def export_csv(args, patient_id):
+@blp.doc(operationId="exportPatientCsv")
+@clinic_patient("export_csv")
+def export_csv(args, patient):
     """Export the period's days as CSV (one row per day)."""
-    clinician, patient, _, inputs, (start, end) = clinician_report(patient_id, args)
+    _, inputs, (start, end) = _report(patient, args)
     text = csv_export.render_csv(service.days_of(inputs, start, end))
-    _audited(clinician, "export_csv", patient_id)
     filename = f"diary-{patient['id']}-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -93,24 +87,20 @@ def export_csv(args, patient_id):
 
 @blp.get("/patients/<patient_id>/fhir")
 @blp.arguments(ReportArgs(), location="query")
-@blp.response(
-    200,
-    {"type": "object", "description": "FHIR R4 Bundle of type collection."},
-    content_type=fhir.FHIR_MIMETYPE,
-)
-@blp.doc(security=BEARER)
-def export_fhir(args, patient_id):
+@blp.response(200, FhirBundleOut, content_type=fhir.FHIR_MIMETYPE)
+@blp.doc(operationId="exportPatientFhir")
+@clinic_patient("export_fhir")
+def export_fhir(args, patient):
     """Export the period as a FHIR R4 collection Bundle."""
-    clinician, _, report, inputs, _ = clinician_report(patient_id, args)
+    report, inputs, _ = _report(patient, args)
     bundle = fhir.render_bundle(report, inputs["doses"], to_utc_text(utcnow()))
-    _audited(clinician, "export_fhir", patient_id)
     return _json(bundle, fhir.FHIR_MIMETYPE)
 
 
 @blp.get("/me/report")
 @blp.arguments(ReportArgs(), location="query")
 @blp.response(200, PatientReportOut)
-@blp.doc(security=BEARER)
+@blp.doc(operationId="getMyReport")
 def my_report(args):
     """Summarise the patient's own diary for a period."""
     patient = auth.require_patient()
@@ -124,10 +114,10 @@ def my_report(args):
 @blp.post("/patients/<patient_id>/appointments")
 @blp.arguments(AppointmentIn())
 @blp.response(201, AppointmentOut)
-@blp.doc(security=BEARER)
-def create_appointment(body, patient_id):
+@blp.doc(operationId="createPatientAppointment")
+@clinic_patient()
+def create_appointment(body, clinician, patient):
     """Book a clinic appointment for the patient."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     with write(conn):
         return appointments_mod.create_appointment(
@@ -137,22 +127,21 @@ def create_appointment(body, patient_id):
 
 @blp.get("/patients/<patient_id>/appointments")
 @blp.response(200, AppointmentListOut)
-@blp.doc(security=BEARER)
-def list_appointments(patient_id):
+@blp.doc(operationId="listPatientAppointments")
+@clinic_patient("list_appointments")
+def list_appointments(patient):
     """List the patient's appointments."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     rows = appointments_mod.list_appointments(auth.app_conn(), patient["id"])
-    _audited(clinician, "list_appointments", patient_id)
     return {"appointments": rows}
 
 
 @blp.post("/patients/<patient_id>/reports")
 @blp.arguments(SnapshotIn())
 @blp.response(201, SnapshotSummaryOut)
-@blp.doc(security=BEARER)
-def create_snapshot(body, patient_id):
+@blp.doc(operationId="createPatientSnapshot")
+@clinic_patient("create_snapshot")
+def create_snapshot(body, clinician, patient):
     """Store an immutable snapshot of the patient's report."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     conn = auth.app_conn()
     appointment_id = body.get("appointment_id")
     if (
@@ -164,34 +153,28 @@ def create_snapshot(body, patient_id):
     start, end = _period(conn, patient, body, now, location="json")
     document = snapshots.build_document(conn, patient, start, end, _lag_days(), now)
     with write(conn):
-        summary = snapshots.store_snapshot(
-            conn, patient["id"], document, now, clinician["id"], appointment_id
-        )
-        audit.clinician_read(conn, clinician, "create_snapshot", patient_id)
-    return summary
+        return snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"], appointment_id)
 
 
 @blp.get("/patients/<patient_id>/reports")
 @blp.response(200, SnapshotListOut)
-@blp.doc(security=BEARER)
-def list_snapshots(patient_id):
+@blp.doc(operationId="listPatientSnapshots")
+@clinic_patient("list_snapshots")
+def list_snapshots(patient):
     """List the patient's stored report snapshots, newest first."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     rows = snapshots.list_snapshots(auth.app_conn(), patient["id"])
-    _audited(clinician, "list_snapshots", patient_id)
     return {"snapshots": rows}
 
 
 @blp.get("/patients/<patient_id>/reports/<snapshot_id>")
 @blp.response(200, SnapshotOut)
-@blp.doc(security=BEARER)
-def get_snapshot(patient_id, snapshot_id):
+@blp.doc(operationId="getPatientSnapshot")
+@clinic_patient("get_snapshot")
+def get_snapshot(patient, snapshot_id):
     """Show one stored snapshot exactly as it was made (HTML at /patients/{id}/reports/{snapshot_id})."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
     snapshot = snapshots.get_snapshot(auth.app_conn(), patient["id"], snapshot_id)
     if snapshot is None:
         abort(404, "No such snapshot.")
-    _audited(clinician, "get_snapshot", patient_id)
     document = snapshot.pop("document")
     snapshot["report"] = document["report"]
     return _json(snapshot)
@@ -199,11 +182,9 @@ def get_snapshot(patient_id, snapshot_id):
 
 @blp.get("/patients/<patient_id>/audit")
 @blp.response(200, AuditListOut)
-@blp.doc(security=BEARER)
-def list_audit(patient_id):
+@blp.doc(operationId="listPatientAudit")
+@clinic_patient("list_audit")
+def list_audit(patient):
     """List the audit trail of reads of this patient's data, oldest first."""
-    clinician, patient = auth.clinic_patient_or_404(patient_id)
-    conn = auth.app_conn()
-    rows = audit.list_for_patient(conn, patient["id"])
-    _audited(clinician, "list_audit", patient_id)
+    rows = audit.list_for_patient(auth.app_conn(), patient["id"])
     return {"audit": rows}

@@ -174,9 +174,7 @@ def put_reminder(conn, patient_id, kind, data, now):
             ),
         )
         recompute_for_patient(conn, patient_id, now)
-        return conn.execute(
-            "SELECT * FROM reminders WHERE patient_id = ? AND kind = ?", (patient_id, kind)
-        ).fetchone()
+        return get_reminder(conn, patient_id, kind)
 
 
 def reminder_out(row):
@@ -190,3 +188,24 @@ def reminder_out(row):
         "next_due_at": row["next_due_utc"],
         "next_local_date": row["next_local_date"],
     }
+
+
+def list_reminders(conn, patient_id):
+    """The patient's reminder rows, dose before diary."""
+    return conn.execute(
+        "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)
+    ).fetchall()
+
+
+def get_reminder(conn, patient_id, kind):
+    """The patient's reminder row of one kind, or None."""
+    return conn.execute(
+        "SELECT * FROM reminders WHERE patient_id = ? AND kind = ?", (patient_id, kind)
+    ).fetchone()
+
+
+def lacks_defaults(conn, patient_id):
+    """Whether a default reminder is missing (a patient from before reminders existed); a plain read."""
+    have = conn.execute("SELECT COUNT(*) FROM reminders WHERE patient_id = ?", (patient_id,)).fetchone()[0]
+    has_regimen = conn.execute("SELECT 1 FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone()
+    return have < 1 + (has_regimen is not None)

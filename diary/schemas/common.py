@@ -27,6 +27,74 @@ class Strict(ma.Schema):
         unknown = ma.RAISE
 
 
+OPTIONAL = {"optional": True}
+
+
+class Out(ma.Schema):
+    """Base of response schemas: every key is always sent (null when empty), so the document requires it.
+
+    A key that only some answers carry is declared with ``metadata=OPTIONAL``.
+    """
+
+    class Meta:
+        # Says nothing about other keys: a later release may add one without breaking clients.
+        unknown = ma.EXCLUDE
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # ``required`` only documents here: responses are dumped, never loaded.
+        for field in self.fields.values():
+            field.required = not field.metadata.get("optional", False)
+
+
+class ErrorOut(Out):
+    """The one error shape of every 4xx and 5xx answer."""
+
+    code = fields.Integer(metadata={"description": "The HTTP status code."})
+    status = fields.String(metadata={"description": "The HTTP status phrase."})
+    message = fields.String(metadata={"description": "What went wrong, for a person."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "By location (json, query, path) and field: the messages; may be empty."},
+    )
+
+
+class ItemList(fields.List):
+    """A list documented with typed items whose items are checked later, one by one.
+
+    A sync batch answers each item on its own, so one bad item (even null) is
+    rejected alone instead of failing the whole body.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        return value
+
+
+class AsIs(fields.Nested):
+    """Documented as the nested schema, sent as the plain value already built (a stored report)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class Either(fields.Field):
+    """A value of one of several shapes; documented as ``oneOf`` (see diary.api.spec)."""
+
+    def __init__(self, *alternatives, **kwargs):
+        super().__init__(**kwargs)
+        self.alternatives = alternatives
+
+
+class DateText(fields.String):
+    """A stored diary day ``YYYY-MM-DD`` sent as it is (documented as ``format: date``)."""
+
+
+class InstantText(fields.String):
+    """A stored ISO-8601 instant with its offset, sent as it is (documented as ``format: date-time``)."""
+
+
 @functools.cache
 def _known_zones():
     # Only names that exist wherever we run: ZoneInfo() alone also opens the
@@ -63,7 +131,10 @@ class Timezone(fields.String):
 class LocalDate(fields.Date):
     """A calendar date ``YYYY-MM-DD`` (a diary day in the patient's zone)."""
 
-    default_error_messages = {"too_early": "Dates before 2000-01-01 are not accepted."}
+    default_error_messages = {
+        "invalid": "Not a valid date: use YYYY-MM-DD.",
+        "too_early": "Dates before 2000-01-01 are not accepted.",
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
@@ -110,6 +181,10 @@ class WallTime(fields.String):
 
     default_error_messages = {"invalid_time": "Use HH:MM, 24-hour (for example 22:00)."}
 
+    def __init__(self, **kwargs):
+        metadata = {"pattern": TIME_RE.pattern, "example": "22:00", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not TIME_RE.match(text):
@@ -125,6 +200,20 @@ class DoseMg(fields.Field):
         "range": "Must be more than 0 and at most 1000 mg.",
         "places": "At most 3 decimals (micrograms).",
     }
+    DESCRIPTION = (
+        "Milligrams: a number > 0 and <= 1000 with at most 3 decimals (stored as whole micrograms). "
+        "Sent back normalised: 3.0 comes back as 3, 4.50 as 4.5."
+    )
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "exclusiveMinimum": 0,
+            "maximum": int(MAX_DOSE_MG),
+            "description": self.DESCRIPTION,
+            "example": 4.5,
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -196,7 +285,7 @@ class Score(StrictInteger):
 
 
 class ClientUUID(fields.String):
-    """A client-generated UUID, stored in canonical lower-case form."""
+    """A client-generated UUID, stored in canonical lower-case form (documented as ``format: uuid``)."""
 
     default_error_messages = {"invalid_uuid": "Not a valid UUID."}
 
@@ -218,13 +307,3 @@ class DateRangeArgs(Strict):
     def _ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ma.ValidationError("Must not be before 'from'.", "to")
-
-
-def parse_path_date(text):
-    """Parse a diary day from a URL segment; ValueError when impossible."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError("Use YYYY-MM-DD.")
-    day = date.fromisoformat(text)
-    if day < EARLIEST_DATE:
-        raise ValueError("Dates before 2000-01-01 are not accepted.")
-    return day

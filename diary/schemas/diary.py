@@ -4,11 +4,18 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.schemas.common import (
+    OPTIONAL,
     ClientUUID,
     DateRangeArgs,
+    DateText,
     DoseMg,
+    Either,
+    ErrorOut,
     Instant,
+    InstantText,
+    ItemList,
     LocalDate,
+    Out,
     Score,
     Strict,
     StrictFloat,
@@ -83,8 +90,14 @@ class SyncEntryIn(EntryFields):
     date = LocalDate(required=True)
 
 
-class EntryOut(ma.Schema):
-    date = fields.String()
+class SideEffectOut(Out):
+    name = fields.String(validate=validate.OneOf(SIDE_EFFECT_NAMES))
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    note = fields.String(allow_none=True, dump_default=None)
+
+
+class EntryOut(Out):
+    date = DateText()
     pain = fields.Integer(allow_none=True)
     pain_worst = fields.Integer(allow_none=True)
     fatigue = fields.Integer(allow_none=True)
@@ -92,19 +105,22 @@ class EntryOut(ma.Schema):
     sleep_quality = fields.Integer(allow_none=True)
     function = fields.Integer(allow_none=True)
     sleep_hours = fields.Float(allow_none=True)
-    side_effects = fields.List(fields.Nested(SideEffectSchema))
+    side_effects = fields.List(fields.Nested(SideEffectOut))
     notes = fields.String(allow_none=True)
-    recorded_at = fields.String()
-    updated_at = fields.String()
+    recorded_at = InstantText()
+    updated_at = InstantText()
+
+
+DOSE_STATUSES = ("taken", "skipped")
 
 
 class DoseFields(Strict):
     medication = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    amount_mg = DoseMg(required=True, metadata={"description": "mg, > 0, <= 1000, at most 3 decimals."})
+    amount_mg = DoseMg(required=True)
     taken_at = Instant(
         required=True, metadata={"description": "Aware time; its offset sets the dose's diary day."}
     )
-    status = fields.String(required=True, validate=validate.OneOf(("taken", "skipped")))
+    status = fields.String(required=True, validate=validate.OneOf(DOSE_STATUSES))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     recorded_at = Instant(
         load_default=None,
@@ -120,56 +136,125 @@ class SyncDoseIn(DoseFields):
     id = ClientUUID(required=True)
 
 
-class DoseOut(ma.Schema):
-    id = fields.String()
+class DoseOut(Out):
+    id = ClientUUID()
     medication = fields.String()
-    amount_mg = DoseMg()
-    taken_at = fields.String()
-    local_date = fields.String()
-    status = fields.String()
+    amount_mg = DoseMg(attribute="amount_ug")
+    taken_at = InstantText(metadata={"description": "In the offset it was sent with."})
+    local_date = DateText(metadata={"description": "The dose's diary day (the local date of taken_at)."})
+    status = fields.String(validate=validate.OneOf(DOSE_STATUSES))
     note = fields.String(allow_none=True)
-    recorded_at = fields.String()
-    updated_at = fields.String()
+    recorded_at = InstantText()
+    updated_at = InstantText()
 
 
-class EntryListOut(ma.Schema):
+class EntryListOut(Out):
     entries = fields.List(fields.Nested(EntryOut))
 
 
-class DoseListOut(ma.Schema):
+class DoseListOut(Out):
     doses = fields.List(fields.Nested(DoseOut))
 
 
-class ConflictOut(ma.Schema):
-    code = fields.Integer()
-    status = fields.String()
-    message = fields.String()
-    errors = fields.Dict(metadata={"description": "`stored`: the newer version that was kept."})
+class DayPath(Strict):
+    """The diary day in a path: ``/me/entries/{day}``."""
+
+    day = LocalDate(required=True, metadata={"description": "Local diary day YYYY-MM-DD."})
+
+
+class DosePath(Strict):
+    """The client-generated dose id in a path: ``/me/doses/{dose_id}``."""
+
+    dose_id = ClientUUID(required=True)
+
+
+class EntryConflictErrors(Out):
+    stored = fields.Nested(EntryOut, metadata={"description": "The newer version that was kept."})
+
+
+class EntryConflictOut(ErrorOut):
+    """409: a newer version of the entry is stored; it was kept and is sent back."""
+
+    errors = fields.Nested(EntryConflictErrors)
+
+
+class DoseConflictErrors(Out):
+    stored = fields.Nested(DoseOut, metadata={"description": "The newer version that was kept."})
+
+
+class DoseConflictOut(ErrorOut):
+    """409: a newer version of the dose is stored; it was kept and is sent back."""
+
+    errors = fields.Nested(DoseConflictErrors)
+
+
+class DeletedEntryIn(Strict):
+    """A deleted entry with the time it was deleted, so an old deletion loses to a newer edit."""
+
+    date = LocalDate(required=True)
+    recorded_at = Instant(load_default=None, allow_none=True)
+
+
+class DeletedDoseIn(Strict):
+    """A deleted dose with the time it was deleted, so an old deletion loses to a newer edit."""
+
+    id = ClientUUID(required=True)
+    recorded_at = Instant(load_default=None, allow_none=True)
 
 
 class SyncIn(Strict):
-    # Items are validated one by one in the view so a bad item (even null) never blocks good ones.
-    entries = fields.List(fields.Raw(allow_none=True), load_default=list)
-    doses = fields.List(fields.Raw(allow_none=True), load_default=list)
-    deleted_entries = fields.List(fields.Raw(allow_none=True), load_default=list)
-    deleted_doses = fields.List(fields.Raw(allow_none=True), load_default=list)
+    """An offline batch. Items are checked one by one: a bad item is rejected alone, never the batch."""
 
-
-class SyncItemResult(ma.Schema):
-    # null when a rejected item carried no usable date or id
-    date = fields.String(allow_none=True)
-    id = fields.String(allow_none=True)
-    status = fields.String(
-        metadata={"description": "created | updated | unchanged | stale | deleted | rejected"}
+    entries = ItemList(fields.Nested(SyncEntryIn), load_default=list)
+    doses = ItemList(fields.Nested(SyncDoseIn), load_default=list)
+    deleted_entries = ItemList(
+        Either(LocalDate(), fields.Nested(DeletedEntryIn)),
+        load_default=list,
+        metadata={"description": "A diary day, or {date, recorded_at}."},
     )
-    errors = fields.Dict()
+    deleted_doses = ItemList(
+        Either(ClientUUID(), fields.Nested(DeletedDoseIn)),
+        load_default=list,
+        metadata={"description": "A dose id, or {id, recorded_at}."},
+    )
 
 
-class SyncOut(ma.Schema):
-    entries = fields.List(fields.Nested(SyncItemResult))
-    doses = fields.List(fields.Nested(SyncItemResult))
-    deleted_entries = fields.List(fields.Nested(SyncItemResult))
-    deleted_doses = fields.List(fields.Nested(SyncItemResult))
+SYNC_STATUSES = ("created", "updated", "unchanged", "stale", "deleted", "rejected")
+_SYNC_ERRORS = {
+    **OPTIONAL,
+    "description": "Only on a rejected item: what was wrong, by field (as in the one error shape).",
+}
+
+
+class SyncEntryResult(Out):
+    date = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The item's date as sent (a rejected one may not be a date); null when not text."
+        },
+    )
+    status = fields.String(validate=validate.OneOf(SYNC_STATUSES))
+    errors = fields.Dict(keys=fields.String(), metadata=_SYNC_ERRORS)
+
+
+class SyncDoseResult(Out):
+    id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The item's id as sent (a rejected one may not be a UUID); null when not text."
+        },
+    )
+    status = fields.String(validate=validate.OneOf(SYNC_STATUSES))
+    errors = fields.Dict(keys=fields.String(), metadata=_SYNC_ERRORS)
+
+
+class SyncOut(Out):
+    """One result per item, in the order sent."""
+
+    entries = fields.List(fields.Nested(SyncEntryResult))
+    doses = fields.List(fields.Nested(SyncDoseResult))
+    deleted_entries = fields.List(fields.Nested(SyncEntryResult))
+    deleted_doses = fields.List(fields.Nested(SyncDoseResult))
 
 
 class ChangesArgs(Strict):
@@ -180,12 +265,12 @@ class ChangesArgs(Strict):
     )
 
 
-class ChangesOut(ma.Schema):
+class ChangesOut(Out):
     entries = fields.List(fields.Nested(EntryOut))
     doses = fields.List(fields.Nested(DoseOut))
-    deleted_entries = fields.List(fields.String())
-    deleted_doses = fields.List(fields.String())
-    cursor = fields.String()
+    deleted_entries = fields.List(DateText())
+    deleted_doses = fields.List(ClientUUID())
+    cursor = fields.String(metadata={"description": "Send as ?since= next time."})
 
 
 __all__ = ["DateRangeArgs"]

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import DoseMg, LocalDate, Strict, Timezone, WallTime
+from diary.schemas.common import DateText, DoseMg, InstantText, LocalDate, Out, Strict, Timezone, WallTime
 
 
 class LoginIn(Strict):
@@ -11,9 +11,9 @@ class LoginIn(Strict):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
 
 
-class LoginOut(ma.Schema):
-    token = fields.String()
-    expires_at = fields.String()
+class LoginOut(Out):
+    token = fields.String(metadata={"description": "Send as Authorization: Bearer <token>."})
+    expires_at = InstantText()
     clinician_id = fields.Integer()
 
 
@@ -22,8 +22,8 @@ class EnrollIn(Strict):
     device_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class EnrollOut(ma.Schema):
-    token = fields.String()
+class EnrollOut(Out):
+    token = fields.String(metadata={"description": "The device token: Authorization: Bearer <token>."})
     patient_id = fields.String()
     timezone = fields.String()
 
@@ -34,26 +34,26 @@ class PatientIn(Strict):
     external_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
-class PatientOut(ma.Schema):
+class PatientOut(Out):
     id = fields.String()
     display_name = fields.String()
     timezone = fields.String()
     external_ref = fields.String(allow_none=True)
-    created_at = fields.String()
+    created_at = InstantText()
 
 
 class PatientCreatedOut(PatientOut):
     enrollment_code = fields.String()
-    enrollment_expires_at = fields.String()
+    enrollment_expires_at = InstantText()
 
 
-class PatientListOut(ma.Schema):
+class PatientListOut(Out):
     patients = fields.List(fields.Nested(PatientOut))
 
 
-class EnrollmentCodeOut(ma.Schema):
+class EnrollmentCodeOut(Out):
     enrollment_code = fields.String()
-    enrollment_expires_at = fields.String()
+    enrollment_expires_at = InstantText()
 
 
 class MePatchIn(Strict):
@@ -61,21 +61,21 @@ class MePatchIn(Strict):
     timezone = Timezone()
 
 
-class MeOut(ma.Schema):
+class MeOut(Out):
     id = fields.String()
     display_name = fields.String()
     timezone = fields.String()
 
 
-class DeviceOut(ma.Schema):
+class DeviceOut(Out):
     id = fields.Integer()
     device_name = fields.String(allow_none=True)
-    created_at = fields.String()
-    last_used_at = fields.String(allow_none=True)
-    revoked_at = fields.String(allow_none=True)
+    created_at = InstantText()
+    last_used_at = InstantText(allow_none=True)
+    revoked_at = InstantText(allow_none=True)
 
 
-class DeviceListOut(ma.Schema):
+class DeviceListOut(Out):
     devices = fields.List(fields.Nested(DeviceOut))
 
 
@@ -102,9 +102,14 @@ class RegimenIn(Strict):
             raise ma.ValidationError("Each step needs its own start_date.")
 
 
-class RegimenOut(ma.Schema):
+class StepOut(Out):
+    start_date = DateText()
+    dose_mg = DoseMg(attribute="dose_ug")
+
+
+class RegimenOut(Out):
     medication = fields.String()
-    dose_time = fields.String()
-    steps = fields.List(fields.Dict())
+    dose_time = WallTime()
+    steps = fields.List(fields.Nested(StepOut), metadata={"description": "By start_date, earliest first."})
     other_medications = fields.List(fields.String())
-    updated_at = fields.String()
+    updated_at = InstantText()

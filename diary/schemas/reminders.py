@@ -2,8 +2,8 @@
 
 from marshmallow import ValidationError, fields, validate
 
-from diary.reminders.rules import DAY_NAMES
-from diary.schemas.common import Instant, Strict, WallTime
+from diary.reminders.rules import DAY_NAMES, KINDS
+from diary.schemas.common import DateText, Instant, InstantText, Out, Strict, WallTime
 
 
 def _distinct(values):
@@ -26,19 +26,19 @@ class ReminderIn(Strict):
     enabled = fields.Boolean(load_default=True)
 
 
-class ReminderOut(Strict):
-    kind = fields.String(metadata={"description": "dose or diary"})
-    time = fields.String()
-    days = fields.List(fields.String())
+class ReminderOut(Out):
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    time = WallTime(metadata={"description": "Local wall-clock time HH:MM (24-hour)."})
+    days = fields.List(fields.String(validate=validate.OneOf(DAY_NAMES)))
     enabled = fields.Boolean()
     follows_regimen = fields.Boolean(
         metadata={"description": "The dose reminder moves with the regimen's dose_time."}
     )
-    next_due_at = fields.String(allow_none=True, metadata={"description": "Next fire instant, UTC."})
-    next_local_date = fields.String(allow_none=True, metadata={"description": "Diary day of the next fire."})
+    next_due_at = InstantText(allow_none=True, metadata={"description": "Next fire instant, UTC."})
+    next_local_date = DateText(allow_none=True, metadata={"description": "Diary day of the next fire."})
 
 
-class ReminderListOut(Strict):
+class ReminderListOut(Out):
     detail = fields.Boolean(metadata={"description": "Whether reminder texts may name the planned dose."})
     reminders = fields.List(fields.Nested(ReminderOut))
 
@@ -55,7 +55,7 @@ class ReminderSettingsIn(Strict):
     )
 
 
-class ReminderSettingsOut(Strict):
+class ReminderSettingsOut(Out):
     detail = fields.Boolean()
 
 
@@ -66,17 +66,17 @@ class NotificationArgs(Strict):
     )
 
 
-class NotificationOut(Strict):
+class NotificationOut(Out):
     id = fields.String()
-    kind = fields.String()
-    local_date = fields.String()
-    due_at = fields.String()
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    local_date = DateText()
+    due_at = InstantText()
     title = fields.String()
     body = fields.String()
-    acked_at = fields.String(allow_none=True)
+    acked_at = InstantText(allow_none=True)
 
 
-class NotificationListOut(Strict):
+class NotificationListOut(Out):
     notifications = fields.List(fields.Nested(NotificationOut))
 
 

@@ -1,14 +1,15 @@
 """Schemas of reports, appointments, snapshots and the audit trail.
 
-The report body itself is documented loosely (one Dict per top-level key) and
-serialised straight from plain dicts: dumping a 730-day report per data point
-through nested schemas cost 39-57x the SQL fetch (DESIGN.md, Reports).
+The report is typed in full for the document, but sent straight from the plain
+dicts the analysis builds: dumping a 730-day report per data point through
+nested schemas cost 39-57x the SQL fetch (docs/ARCHITECTURE.md, Reports).
 """
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import Instant, LocalDate, Strict
+from diary.schemas.common import OPTIONAL, AsIs, DateText, Instant, InstantText, LocalDate, Out, Strict
+from diary.schemas.diary import MEASURES
 
 # Ten years of days: longer than any diary, short enough to bound the work.
 MAX_PERIOD_DAYS = 3660
@@ -41,61 +42,266 @@ class SnapshotIn(ReportArgs):
     appointment_id = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
-class ReportOut(ma.Schema):
-    """The trend report (see issue 4 for every key); rendered from plain dicts."""
+# -- the report: documentation only --------------------------------------------------------
+# The views send the report dicts the analysis built (service.to_json) and never dump
+# them through these schemas; they type the document for generated clients.
+# Keys marked OPTIONAL are sent only by some versions of the analysis (the direction-aware
+# change, honest windows, amounts and side-effect episodes) or only for some measures.
 
-    patient = fields.Dict(metadata={"description": "{id, display_name, timezone}"})
-    period = fields.Dict(metadata={"description": "{from, to, days}"})
-    regimen = fields.Dict(
-        allow_none=True, metadata={"description": "{medication, steps: [{start_date, dose_mg}]}"}
-    )
-    completeness = fields.Dict(
-        metadata={"description": "{days_logged, days_in_period, fraction, longest_gap_days}"}
-    )
-    measures = fields.Dict(
-        metadata={
-            "description": (
-                "per measure {direction, n, mean, median, min, max, daily: [{date, value}], "
-                "rolling_7d: [{date, value}], weekly: [{week_start, n, mean, min, max}]}"
-            )
-        }
-    )
-    baseline_comparison = fields.Dict(
-        metadata={
-            "description": (
-                "{baseline: {from, to, source}, current: {from, to}, measures: {name: {baseline_mean, "
-                "current_mean, change, percent_change, classification?, two_point_change?}}}"
-            )
-        }
-    )
-    doses = fields.Dict(
-        metadata={
-            "description": (
-                "{adherence: {planned_days, taken_days, fraction, longest_missed_streak}, levels: [{dose_mg, "
-                "from, to, days, days_excluded, pain_mean, pain_median, sleep_quality_mean, fatigue_mean}]}"
-            )
-        }
-    )
-    side_effects = fields.Dict(
-        metadata={
-            "description": (
-                "per name {days_reported, first_date, last_date, max_severity, onset_days_after_dose_change, status}"
-            )
-        }
-    )
-    flags = fields.List(fields.Dict(), metadata={"description": "[{code, message}]"})
+CLASSIFICATIONS = (
+    "substantial_improvement",
+    "moderate_improvement",
+    "minimal_improvement",
+    "no_meaningful_change",
+    "worsening",
+    "insufficient_data",
+)
+DIRECTIONS = ("lower_is_better", "higher_is_better")
+SEVERITY_NAMES = ("mild", "moderate", "severe")
+FLAG_CODES = (
+    "opioid_co_medication",
+    "pain_worsening",
+    "worst_pain_worsening",
+    "fatigue_worsening",
+    "mood_worsening",
+    "sleep_quality_worsening",
+    "function_worsening",
+    "low_adherence",
+    "severe_side_effect",
+    "sparse_diary",
+)
+_MG = {"description": "Milligrams (a number)."}
 
 
-class PatientReportOut(ma.Schema):
+def _per_measure(name, schema):
+    """A schema with one key per diary measure, each holding ``schema``."""
+    return Out.from_dict({m: fields.Nested(schema) for m in MEASURES}, name=name)
+
+
+class ReportPatientOut(Out):
+    id = fields.String()
+    display_name = fields.String()
+    timezone = fields.String()
+
+
+class PeriodOut(Out):
+    from_ = DateText(data_key="from")
+    to = DateText()
+    days = fields.Integer()
+
+
+class ReportStepOut(Out):
+    start_date = DateText()
+    dose_mg = fields.Float(metadata=_MG)
+
+
+class ReportRegimenOut(Out):
+    medication = fields.String()
+    steps = fields.List(fields.Nested(ReportStepOut))
+
+
+class CompletenessOut(Out):
+    days_logged = fields.Integer()
+    days_in_period = fields.Integer()
+    fraction = fields.Float()
+    longest_gap_days = fields.Integer()
+
+
+class PointOut(Out):
+    date = DateText()
+    value = fields.Float()
+
+
+class WeekOut(Out):
+    week_start = DateText(metadata={"description": "The Monday of the ISO week."})
+    n = fields.Integer()
+    mean = fields.Float(allow_none=True)
+    min = fields.Float(allow_none=True)
+    max = fields.Float(allow_none=True)
+
+
+class MeasureSummaryOut(Out):
+    direction = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(DIRECTIONS),
+        metadata={"description": "Which way is better; null for a measure with no good direction."},
+    )
+    n = fields.Integer()
+    mean = fields.Float(allow_none=True)
+    median = fields.Float(allow_none=True)
+    min = fields.Float(allow_none=True)
+    max = fields.Float(allow_none=True)
+    weekly = fields.List(fields.Nested(WeekOut))
+
+
+class MeasureOut(MeasureSummaryOut):
+    daily = fields.List(fields.Nested(PointOut))
+    rolling_7d = fields.List(fields.Nested(PointOut), metadata={"description": "Trailing 7-day means."})
+
+
+MeasuresOut = _per_measure("MeasuresOut", MeasureOut)
+MeasureSummariesOut = _per_measure("MeasureSummariesOut", MeasureSummaryOut)
+
+
+class BaselineWindowOut(Out):
+    from_ = DateText(data_key="from", allow_none=True)
+    to = DateText(allow_none=True)
+    source = fields.String(validate=validate.OneOf(("pre_treatment", "first_days")))
+
+
+class CurrentWindowOut(Out):
+    from_ = DateText(data_key="from")
+    to = DateText()
+    mixed_steps = fields.List(
+        fields.Float(),
+        metadata={
+            **OPTIONAL,
+            "description": "The dose_mg values in force in the window, when more than one.",
+        },
+    )
+
+
+class ChangeOut(Out):
+    baseline_mean = fields.Float(allow_none=True)
+    current_mean = fields.Float(allow_none=True)
+    change = fields.Float(allow_none=True)
+    percent_change = fields.Float(allow_none=True)
+    classification = fields.String(validate=validate.OneOf(CLASSIFICATIONS), metadata=OPTIONAL)
+    two_point_change = fields.Boolean(allow_none=True, metadata=OPTIONAL)
+
+
+ChangesByMeasureOut = _per_measure("ChangesByMeasureOut", ChangeOut)
+
+
+class BaselineComparisonOut(Out):
+    baseline = fields.Nested(BaselineWindowOut)
+    current = fields.Nested(CurrentWindowOut)
+    measures = fields.Nested(ChangesByMeasureOut)
+    comparable = fields.Boolean(metadata=OPTIONAL)
+    reason = fields.String(
+        allow_none=True, validate=validate.OneOf(("windows_overlap", "too_few_days")), metadata=OPTIONAL
+    )
+
+
+class AdherenceOut(Out):
+    planned_days = fields.Integer()
+    taken_days = fields.Integer()
+    fraction = fields.Float(allow_none=True)
+    longest_missed_streak = fields.Integer()
+    on_plan_days = fields.Integer(metadata=OPTIONAL)
+    off_plan_days = fields.Integer(metadata=OPTIONAL)
+    extra_dose_days = fields.Integer(metadata=OPTIONAL)
+    skipped_days = fields.Integer(metadata=OPTIONAL)
+    unrecorded_days = fields.Integer(metadata=OPTIONAL)
+    recorded_fraction = fields.Float(allow_none=True, metadata=OPTIONAL)
+
+
+class LevelOut(Out):
+    dose_mg = fields.Float(metadata=_MG)
+    from_ = DateText(data_key="from")
+    to = DateText()
+    days = fields.Integer()
+    days_excluded = fields.Integer()
+    pain_mean = fields.Float(allow_none=True)
+    pain_median = fields.Float(allow_none=True)
+    sleep_quality_mean = fields.Float(allow_none=True)
+    fatigue_mean = fields.Float(allow_none=True)
+    n_days = fields.Integer(metadata=OPTIONAL)
+    insufficient_data = fields.Boolean(metadata=OPTIONAL)
+
+
+class ReportDosesOut(Out):
+    adherence = fields.Nested(AdherenceOut)
+    levels = fields.List(fields.Nested(LevelOut))
+
+
+class EpisodeOut(Out):
+    start = DateText()
+    end = DateText()
+    days_reported = fields.Integer()
+    max_severity = fields.String(allow_none=True, validate=validate.OneOf(SEVERITY_NAMES))
+    dose_mg_at_onset = fields.Float(allow_none=True, metadata=_MG)
+    onset_days_after_step = fields.Integer(allow_none=True)
+    status = fields.String()
+
+
+class SideEffectSummaryOut(Out):
+    days_reported = fields.Integer()
+    first_date = DateText()
+    last_date = DateText()
+    max_severity = fields.String(allow_none=True, validate=validate.OneOf(SEVERITY_NAMES))
+    onset_days_after_dose_change = fields.Integer(allow_none=True)
+    status = fields.String(validate=validate.OneOf(("active", "resolved")))
+    episodes = fields.List(fields.Nested(EpisodeOut), metadata=OPTIONAL)
+    present_at_baseline = fields.Boolean(metadata=OPTIONAL)
+
+
+class FlagOut(Out):
+    code = fields.String(
+        metadata={
+            "description": "A stable code; new codes may be added, so treat an unknown one as a "
+            "flag to show. Known: " + ", ".join(FLAG_CODES) + "."
+        }
+    )
+    message = fields.String(metadata={"description": "For the clinician to read."})
+
+
+_SIDE_EFFECTS = {"description": "By side-effect name (an `other` one by its note)."}
+
+
+class PatientReportOut(Out):
     """The patient's own summary: the report without daily series and without clinician flags."""
 
-    period = fields.Dict()
-    regimen = fields.Dict(allow_none=True)
-    completeness = fields.Dict()
-    measures = fields.Dict()
-    baseline_comparison = fields.Dict()
-    doses = fields.Dict()
-    side_effects = fields.Dict()
+    period = fields.Nested(PeriodOut)
+    regimen = fields.Nested(ReportRegimenOut, allow_none=True)
+    completeness = fields.Nested(CompletenessOut)
+    measures = fields.Nested(MeasureSummariesOut)
+    baseline_comparison = fields.Nested(BaselineComparisonOut)
+    doses = fields.Nested(ReportDosesOut)
+    side_effects = fields.Dict(
+        keys=fields.String(), values=fields.Nested(SideEffectSummaryOut), metadata=_SIDE_EFFECTS
+    )
+
+
+class ReportOut(Out):
+    """The trend report of one patient over a period (README: Reports)."""
+
+    patient = fields.Nested(ReportPatientOut)
+    period = fields.Nested(PeriodOut)
+    regimen = fields.Nested(ReportRegimenOut, allow_none=True)
+    completeness = fields.Nested(CompletenessOut)
+    measures = fields.Nested(MeasuresOut)
+    baseline_comparison = fields.Nested(BaselineComparisonOut)
+    doses = fields.Nested(ReportDosesOut)
+    side_effects = fields.Dict(
+        keys=fields.String(), values=fields.Nested(SideEffectSummaryOut), metadata=_SIDE_EFFECTS
+    )
+    flags = fields.List(fields.Nested(FlagOut))
+
+
+class FhirResourceOut(Out):
+    """A FHIR R4 resource (Patient, Observation, MedicationAdministration); validate with a FHIR library."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    resourceType = fields.String()
+    id = fields.String()
+
+
+class FhirEntryOut(Out):
+    fullUrl = fields.String()
+    resource = fields.Nested(FhirResourceOut)
+
+
+class FhirBundleOut(Out):
+    """A FHIR R4 Bundle of type collection: the patient, their daily observations and doses."""
+
+    resourceType = fields.String(validate=validate.OneOf(("Bundle",)))
+    id = fields.String()
+    type = fields.String(validate=validate.OneOf(("collection",)))
+    timestamp = InstantText()
+    entry = fields.List(fields.Nested(FhirEntryOut))
 
 
 class AppointmentIn(Strict):
@@ -103,46 +309,46 @@ class AppointmentIn(Strict):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-class AppointmentOut(ma.Schema):
+class AppointmentOut(Out):
     id = fields.Integer()
-    starts_at = fields.String()
+    starts_at = InstantText()
     note = fields.String(allow_none=True)
     created_by = fields.Integer(allow_none=True)
-    created_at = fields.String()
+    created_at = InstantText()
     snapshot_id = fields.String(allow_none=True)
 
 
-class AppointmentListOut(ma.Schema):
+class AppointmentListOut(Out):
     appointments = fields.List(fields.Nested(AppointmentOut))
 
 
-class SnapshotSummaryOut(ma.Schema):
+class SnapshotSummaryOut(Out):
     id = fields.String()
     patient_id = fields.String()
-    created_at = fields.String()
+    created_at = InstantText()
     created_by = fields.Integer(allow_none=True)
     appointment_id = fields.Integer(allow_none=True)
-    period_from = fields.String()
-    period_to = fields.String()
+    period_from = DateText()
+    period_to = DateText()
 
 
 class SnapshotOut(SnapshotSummaryOut):
-    report = fields.Dict(metadata={"description": "The report exactly as stored at creation."})
+    report = AsIs(ReportOut, metadata={"description": "The report exactly as stored at creation."})
 
 
-class SnapshotListOut(ma.Schema):
+class SnapshotListOut(Out):
     snapshots = fields.List(fields.Nested(SnapshotSummaryOut))
 
 
-class AuditRowOut(ma.Schema):
+class AuditRowOut(Out):
     id = fields.Integer()
-    at = fields.String()
-    actor_kind = fields.String()
+    at = InstantText()
+    actor_kind = fields.String(validate=validate.OneOf(("clinician", "patient")))
     actor_id = fields.String()
     action = fields.String()
     patient_id = fields.String(allow_none=True)
     remote_addr = fields.String(allow_none=True)
 
 
-class AuditListOut(ma.Schema):
+class AuditListOut(Out):
     audit = fields.List(fields.Nested(AuditRowOut))

@@ -1,14 +1,16 @@
 """Schemas of the data-rights routes: the full export and the erasure confirmation."""
 
-import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.erasure import CONFIRMATION
-from diary.schemas.common import Strict
+from diary.schemas.common import InstantText, Out, Strict
 from diary.schemas.diary import DoseOut, EntryOut
-from diary.schemas.people import DeviceOut, PatientOut
+from diary.schemas.people import DeviceOut, PatientOut, RegimenOut
 from diary.schemas.reminders import NotificationOut, ReminderOut
 from diary.schemas.reports import AppointmentOut, AuditRowOut, SnapshotOut
+
+# Every state of a delivery (the migrations' CHECK constraint on deliveries.status).
+DELIVERY_STATUSES = ("pending", "sent", "failed", "expired", "skipped_done")
 
 
 class EraseIn(Strict):
@@ -26,24 +28,19 @@ class ExportPatientOut(PatientOut):
 
 
 class ExportNotificationOut(NotificationOut):
-    status = fields.String(metadata={"description": "sent, pending, failed, expired or skipped_done"})
-    sent_at = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    sent_at = InstantText(allow_none=True)
 
 
-class PushOut(ma.Schema):
-    platform = fields.String()
-    updated_at = fields.String()
+class PushOut(Out):
+    platform = fields.String(validate=validate.OneOf(("ios", "android")))
+    updated_at = InstantText()
 
 
-class ExportOut(ma.Schema):
-    exported_at = fields.String()
+class ExportOut(Out):
+    exported_at = InstantText()
     patient = fields.Nested(ExportPatientOut)
-    regimen = fields.Dict(
-        allow_none=True,
-        metadata={
-            "description": "{medication, dose_time, steps: [{start_date, dose_mg}], other_medications, updated_at}"
-        },
-    )
+    regimen = fields.Nested(RegimenOut, allow_none=True)
     entries = fields.List(fields.Nested(EntryOut))
     doses = fields.List(fields.Nested(DoseOut))
     reminders = fields.List(fields.Nested(ReminderOut))

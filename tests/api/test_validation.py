@@ -185,7 +185,15 @@ def test_bad_day_in_path_is_refused(client, conn, patient, method, day):
         headers=patient["headers"],
         json=entry() if method == "PUT" else None,
     )
-    assert_refused(r, "date", 422)
+    assert_refused(r, "day", 422)
+    # The parameter is named as the document names it, with our words (never Python's
+    # "month must be in 1..12").
+    messages = r.json["errors"]["path"]["day"]
+    assert messages in (
+        ["Not a valid date: use YYYY-MM-DD."],
+        ["Dates before 2000-01-01 are not accepted."],
+        ["Must not be after tomorrow in your time zone."],
+    ), messages
     assert snapshot(conn) == before
 
 
@@ -625,7 +633,7 @@ def test_tomorrow_follows_the_patients_zone_not_utc(client, clinic):
     # 25 hours apart, Kiritimati's tomorrow is always after Pago Pago's.
     assert east_tomorrow > (today_in("Pacific/Pago_Pago") + timedelta(days=1)).isoformat()
     r = client.put(f"/api/v1/me/entries/{east_tomorrow}", json=entry(), headers=west["headers"])
-    assert_refused(r, "date", 422)
+    assert_refused(r, "day", 422)
 
 
 @pytest.mark.parametrize("amount", [0.001, 1000, 4.5, 1.5, 0.5, 999.999])
