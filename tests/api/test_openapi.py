@@ -163,3 +163,120 @@ def test_readme_path_matching_normalises_parameter_names():
     text = "| `PUT /me/entries/{date}` | ... `GET /api/v1/patients/{id}/entries?from=&to=` and /me."
     assert readme_paths(text) >= {"/me/entries/{}", "/patients/{}/entries", "/me"}
     assert "/me/entries" not in readme_paths("`PUT /me/entries/{date}`")
+
+
+# -- a contract generated clients can use (tests/client runs the generators themselves) -----
+
+
+def _walk(node, trail=()):
+    """Every (trail, schema object) below a node of the document."""
+    if isinstance(node, dict):
+        yield trail, node
+        for key, value in node.items():
+            yield from _walk(value, (*trail, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, (*trail, i))
+
+
+def test_every_operation_has_a_unique_camel_case_operation_id(spec):
+    ids = [op.get("operationId") for _, _, op in operations(spec)]
+    assert None not in ids
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z0-9][a-z0-9]*)*", i) for i in ids), ids
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    named = {(path, method): op["operationId"] for path, method, op in operations(spec)}
+    assert named[(API + "/me/entries/{day}", "put")] == "putMyEntry"
+    assert named[(API + "/me/sync", "post")] == "syncMyDiary"
+
+
+def test_every_answer_lists_its_keys_as_required(spec):
+    schemas = spec["components"]["schemas"]
+    answers = [name for name in schemas if name.endswith("Out")]
+    assert len(answers) > 40
+    for name in answers:
+        schema = schemas[name]
+        assert set(schema.get("required", [])) <= set(schema["properties"]), name
+        assert schema.get("required"), f"{name} lists no required key"
+
+
+def test_no_property_is_untyped_and_no_default_is_a_schema_default(spec):
+    for trail, node in _walk(spec["components"]["schemas"]):
+        if len(trail) >= 3 and trail[-2] == "properties":
+            typed = {"type", "$ref", "oneOf", "anyOf", "allOf"} & set(node)
+            assert typed, f"{'.'.join(map(str, trail))} has no type: {node}"
+        # openapi-typescript reads a default as "always present" and makes a request key required.
+        assert not (trail and trail[-1] != "properties" and "default" in node and "type" in node), trail
+
+
+def test_formats_patterns_and_enums_are_documented(spec):
+    schemas = spec["components"]["schemas"]
+    assert schemas["EntryOut"]["properties"]["date"]["format"] == "date"
+    assert schemas["DoseOut"]["properties"]["taken_at"]["format"] == "date-time"
+    assert schemas["DoseOut"]["properties"]["id"]["format"] == "uuid"
+    assert schemas["DoseOut"]["properties"]["status"]["enum"] == ["taken", "skipped"]
+    assert set(schemas["SyncEntryResult"]["properties"]["status"]["enum"]) >= {"created", "stale", "rejected"}
+    assert schemas["ReminderOut"]["properties"]["kind"]["enum"] == ["dose", "diary"]
+    for name, prop in (("RegimenIn", "dose_time"), ("ReminderIn", "time"), ("ReminderOut", "time")):
+        assert re.fullmatch(schemas[name]["properties"][prop]["pattern"], "22:00"), name
+        assert not re.fullmatch(schemas[name]["properties"][prop]["pattern"], "24:00"), name
+    for name in ("DoseIn", "DoseOut"):
+        amount = schemas[name]["properties"]["amount_mg"]
+        assert amount["type"] == "number" and "3 decimals" in amount["description"], amount
+        assert "normalised" in amount["description"]
+    assert schemas["StepOut"]["properties"]["dose_mg"]["type"] == "number"
+
+
+def test_sync_items_deletions_and_conflicts_are_typed(spec):
+    schemas = spec["components"]["schemas"]
+    sync = schemas["SyncIn"]["properties"]
+    assert sync["entries"]["items"] == {"$ref": "#/components/schemas/SyncEntryIn"}
+    assert sync["doses"]["items"] == {"$ref": "#/components/schemas/SyncDoseIn"}
+    assert "date" in schemas["SyncEntryIn"]["required"] and "id" in schemas["SyncDoseIn"]["required"]
+    assert sync["deleted_entries"]["items"]["oneOf"] == [
+        {"type": "string", "format": "date"},
+        {"$ref": "#/components/schemas/DeletedEntryIn"},
+    ]
+    assert sync["deleted_doses"]["items"]["oneOf"][0] == {"type": "string", "format": "uuid"}
+    put_entry = spec["paths"][API + "/me/entries/{day}"]["put"]["responses"]["409"]
+    conflict = _resolve(spec, put_entry["content"]["application/json"]["schema"])
+    stored = _resolve(spec, _resolve(spec, conflict["properties"]["errors"])["properties"]["stored"])
+    assert stored == schemas["EntryOut"]
+
+
+def test_report_sections_are_typed_to_their_leaves(spec):
+    report = spec["components"]["schemas"]["ReportOut"]
+    for section in ("period", "completeness", "measures", "baseline_comparison", "doses"):
+        assert "$ref" in report["properties"][section], section
+    comparison = _resolve(spec, report["properties"]["baseline_comparison"])
+    pain = _resolve(spec, _resolve(spec, comparison["properties"]["measures"])["properties"]["pain"])
+    assert "insufficient_data" in pain["properties"]["classification"]["enum"]
+    # Keys the newer analysis adds are documented, and optional.
+    assert {"comparable", "reason"} <= set(comparison["properties"]) - set(comparison["required"])
+    flags = report["properties"]["flags"]["items"]
+    assert set(_resolve(spec, flags)["required"]) == {"code", "message"}
+    bundle = spec["paths"][API + "/patients/{patient_id}/fhir"]["get"]["responses"]["200"]["content"]
+    assert _resolve(spec, bundle["application/fhir+json"]["schema"])["properties"]["resourceType"][
+        "enum"
+    ] == ["Bundle"]
+
+
+def test_statuses_are_where_they_can_happen(spec):
+    for path, method, op in operations(spec):
+        responses = {str(code) for code in op["responses"]}
+        assert ("415" in responses) == ("requestBody" in op), (method, path)
+    for path in (API + "/me/reminders/{kind}", API + "/patients/{patient_id}/reminders/{kind}"):
+        assert "409" in spec["paths"][path]["put"]["responses"], path
+    assert spec["security"] == [{"bearer": []}]
+    assert spec["paths"][API + "/auth/login"]["post"]["security"] == []
+    assert "401" not in spec["paths"][API + "/enroll"]["post"]["responses"]
+    assert spec["servers"] and spec["servers"][0]["url"]
+
+
+def test_path_parameters_are_typed_by_their_schemas(spec):
+    for path, name, fmt in (
+        (API + "/me/entries/{day}", "day", "date"),
+        (API + "/me/doses/{dose_id}", "dose_id", "uuid"),
+    ):
+        for method in ("get", "put", "delete"):
+            (param,) = [p for p in spec["paths"][path][method]["parameters"] if p["in"] == "path"]
+            assert param["name"] == name and param["schema"]["format"] == fmt, (method, path)
