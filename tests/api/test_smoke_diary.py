@@ -49,9 +49,13 @@ def test_dose_conflict_sends_the_kept_amount_in_mg_normalised(client, patient):
     # The 409 body once carried the stored amount in micrograms (4500 for 4.5 mg).
     url = f"/api/v1/me/doses/{uuid.uuid4()}"
     body = {"medication": "naltrexone", "taken_at": "2026-03-01T22:00:00+00:00", "status": "taken"}
-    kept = client.put(url, json={**body, "amount_mg": 3.0, "recorded_at": recorded(5)}, headers=patient["headers"])
+    kept = client.put(
+        url, json={**body, "amount_mg": 3.0, "recorded_at": recorded(5)}, headers=patient["headers"]
+    )
     assert kept.status_code == 201 and kept.json["amount_mg"] == 3 and type(kept.json["amount_mg"]) is int
-    r = client.put(url, json={**body, "amount_mg": 4.5, "recorded_at": recorded(60)}, headers=patient["headers"])
+    r = client.put(
+        url, json={**body, "amount_mg": 4.5, "recorded_at": recorded(60)}, headers=patient["headers"]
+    )
     assert r.status_code == 409
     assert r.json["errors"]["stored"] == kept.json
 
