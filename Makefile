@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test browser-deps bench-deps bench-write bench-reminders bench-report clean
+.PHONY: run test lint install install-test browser-deps client-deps bench-deps bench-write bench-reminders bench-report clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,17 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Node and the pinned TypeScript tooling of the generated-client check (tests/client), for tests
+# only: npm ci from the committed lock file. Skipped quietly where apt-get is not ours to run;
+# the test then says why it skipped.
+client-deps:
+	@if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	@if command -v npm >/dev/null 2>&1 && ! [ tests/client/node_modules/.package-lock.json -nt tests/client/package-lock.json ]; then \
+		cd tests/client && npm ci --no-audit --no-fund --silent; \
+	fi
+
 run: install
 	$(BIN)/diary migrate
 	$(BIN)/diary demo --if-empty
@@ -36,8 +47,9 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-test: install-test browser-deps lint
+test: install-test browser-deps client-deps lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-deps: install-test

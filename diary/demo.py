@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from diary import people, records
+from diary.clock import local_date
 from diary.db import next_seq, write
 from diary.reminders import schedule
 
@@ -78,7 +79,7 @@ def load_demo(conn, now, code_days=7):
     if existing is not None:
         return existing, False
     zone = ZoneInfo(DEMO_ZONE)
-    today = now.astimezone(zone).date()
+    today = local_date(now, DEMO_ZONE)
     plan = diary_days(today)
     with write(conn):
         clinic = people.create_clinic(conn, DEMO_CLINIC, now)

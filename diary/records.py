@@ -6,9 +6,8 @@ take the transaction's change ``seq``; they never commit.
 
 import json
 from datetime import timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from diary.clock import parse_utc_text, to_utc_text
+from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.schemas.diary import MEASURES
 
 SCORES = MEASURES[:-1]
@@ -19,12 +18,7 @@ SCORES = MEASURES[:-1]
 
 def latest_allowed_day(tz_name, now):
     """The last diary day a patient may write: tomorrow in their zone."""
-    return now.astimezone(ZoneInfo(tz_name)).date() + timedelta(days=1)
-
-
-def today_in(tz_name, now):
-    """The patient's local date at ``now``."""
-    return now.astimezone(ZoneInfo(tz_name)).date()
+    return local_date(now, tz_name) + timedelta(days=1)
 
 
 def resolve(stored, incoming_recorded_at, same_content):

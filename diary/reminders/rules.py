@@ -4,10 +4,14 @@ Nothing here reads the clock, the environment or the database: every function
 takes plain values and an explicit instant.
 """
 
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from diary.clock import local_date
 from diary.units import ug_to_mg
+
+Occurrence = tuple[date, datetime]
 
 KINDS = ("dose", "diary")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -18,7 +22,7 @@ DEFAULT_DIARY_TIME = "20:00"
 _SEARCH_DAYS = 16
 
 
-def parse_time(text):
+def parse_time(text: str) -> time:
     """Parse a wall-clock ``HH:MM`` into a time."""
     hours, minutes = text.split(":")
     if len(hours) != 2 or len(minutes) != 2:
@@ -26,7 +30,7 @@ def parse_time(text):
     return time(int(hours), int(minutes))
 
 
-def parse_days(text):
+def parse_days(text: str) -> frozenset[str]:
     """Parse the stored comma-separated weekday names into a frozenset."""
     days = frozenset(d for d in text.split(",") if d)
     if not days <= ALL_DAYS:
@@ -34,28 +38,30 @@ def parse_days(text):
     return days
 
 
-def format_days(days):
+def format_days(days: Collection[str]) -> str:
     """Format weekday names in calendar order for storage and JSON."""
     return ",".join(d for d in DAY_NAMES if d in days)
 
 
-def due_at(local_date, wall_time, tz):
-    """Return the UTC instant of ``wall_time`` on ``local_date`` in zone ``tz``.
+def due_at(day: date, wall_time: time, tz: str) -> datetime:
+    """Return the UTC instant of ``wall_time`` on ``day`` in zone ``tz``.
 
     fold=0 is deliberate: a wall time inside a spring-forward gap then uses the
     offset before the change, which lands it later by the gap; a wall time that
     happens twice in autumn takes its first occurrence.
     """
-    local = datetime.combine(local_date, wall_time, tzinfo=ZoneInfo(tz)).replace(fold=0)
+    local = datetime.combine(day, wall_time, tzinfo=ZoneInfo(tz)).replace(fold=0)
     return local.astimezone(UTC)
 
 
-def local_date_of(instant, tz):
-    """Return the calendar date of an aware instant in zone ``tz``."""
-    return instant.astimezone(ZoneInfo(tz)).date()
-
-
-def next_occurrence(wall_time, days, tz, after, after_date=None, delivered=frozenset()):
+def next_occurrence(
+    wall_time: time,
+    days: Collection[str],
+    tz: str,
+    after: datetime,
+    after_date: date | None = None,
+    delivered: Collection[str] = frozenset(),
+) -> Occurrence | None:
     """Return the first ``(local_date, due_utc)`` due strictly after ``after``.
 
     ``after_date`` (exclusive) and ``delivered`` (local dates that already had
@@ -67,7 +73,7 @@ def next_occurrence(wall_time, days, tz, after, after_date=None, delivered=froze
     if not days:
         return None
     # The previous local date too: west of UTC its wall time can still be ahead.
-    day = local_date_of(after, tz) - timedelta(days=1)
+    day = local_date(after, tz) - timedelta(days=1)
     if after_date is not None and day <= after_date:
         day = after_date + timedelta(days=1)
     for _ in range(_SEARCH_DAYS):
@@ -79,10 +85,12 @@ def next_occurrence(wall_time, days, tz, after, after_date=None, delivered=froze
     return None
 
 
-def occurrences(wall_time, days, tz, after, count):
+def occurrences(
+    wall_time: time, days: Collection[str], tz: str, after: datetime, count: int
+) -> list[Occurrence]:
     """Return the next ``count`` occurrences after ``after`` (for previews)."""
-    found = []
-    last_date = None
+    found: list[Occurrence] = []
+    last_date: date | None = None
     while len(found) < count:
         nxt = next_occurrence(wall_time, days, tz, after, after_date=last_date)
         if nxt is None:
@@ -92,7 +100,7 @@ def occurrences(wall_time, days, tz, after, count):
     return found
 
 
-def part_of_day(wall_time):
+def part_of_day(wall_time: time) -> str:
     """Name the part of the day of a wall time, as people say it."""
     if 5 <= wall_time.hour < 12:
         return "morning"
@@ -101,21 +109,27 @@ def part_of_day(wall_time):
     return "evening"
 
 
-def planned_dose_ug(steps, local_date):
-    """Return the planned dose on ``local_date`` from titration steps, or None.
+def planned_dose_ug(steps: Iterable[tuple[str, int]], day: date | str) -> int | None:
+    """Return the planned dose on ``day`` from titration steps, or None.
 
     ``steps`` are ``(start_date 'YYYY-MM-DD', dose_ug)`` pairs; the latest step
     starting on or before the date applies.
     """
-    day = local_date.isoformat() if isinstance(local_date, date) else local_date
+    text = day.isoformat() if isinstance(day, date) else day
     current = None
     for start, dose_ug in sorted(steps):
-        if start <= day:
+        if start <= text:
             current = dose_ug
     return current
 
 
-def message(kind, wall_time, detail=False, medication=None, dose_ug=None):
+def message(
+    kind: str,
+    wall_time: time,
+    detail: bool = False,
+    medication: str | None = None,
+    dose_ug: int | None = None,
+) -> tuple[str, str]:
     """Return ``(title, body)`` for a reminder.
 
     By default the text is safe on a lock screen: it names no drug, dose or

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from diary import db as dbmod
-from diary.clock import parse_utc_text, to_utc_text
+from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.reminders import rules
 
 
@@ -99,7 +99,7 @@ def recompute_for_patient(conn, patient_id, now):
 def _next(conn, reminder_id, wall_time, days_text, tz, now):
     # Dates from two days back in the new zone: any later date may already
     # have been delivered under the old zone.
-    since = (rules.local_date_of(now, tz) - timedelta(days=2)).isoformat()
+    since = (local_date(now, tz) - timedelta(days=2)).isoformat()
     delivered = frozenset(
         r[0]
         for r in conn.execute(

@@ -10,6 +10,7 @@ import logging
 import uuid
 from datetime import date, timedelta
 
+from diary import clock
 from diary import db as dbmod
 from diary.clock import parse_utc_text, to_utc_text
 from diary.reminders import rules
@@ -105,7 +106,7 @@ def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
     wall = rules.parse_time(row["time"])
     days = rules.parse_days(row["days"])
     due = parse_utc_text(row["next_due_utc"])
-    local_date = row["next_local_date"] or rules.local_date_of(due, tz).isoformat()
+    local_date = row["next_local_date"] or clock.local_date(due, tz).isoformat()
     for _ in range(MAX_CATCH_UP):
         _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, webhook_on, counts)
         nxt = rules.next_occurrence(wall, days, tz, due, after_date=date.fromisoformat(local_date))

@@ -22,7 +22,6 @@ import re
 import statistics
 from datetime import date, timedelta
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 from diary.units import ug_to_mg
 
@@ -119,13 +118,6 @@ def find_opioids(names, terms):
         if any(" " + term + " " in padded for term in terms):
             found.append(name)
     return found
-
-
-def local_today(now, timezone):
-    """Return the patient's local date at the aware instant ``now``."""
-    if now.tzinfo is None:
-        raise ValueError("naive datetime")
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def default_period(today, appointment_days, days=DEFAULT_PERIOD_DAYS):

@@ -2,12 +2,11 @@
 
 import json
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 
 from diary import people
-from diary.clock import parse_utc_text
+from diary.clock import local_date, parse_utc_text
 from diary.reports import analysis
 from diary.schemas.reports import MAX_PERIOD_DAYS
 
@@ -104,9 +103,8 @@ def load_inputs(conn, patient, period_from, period_to):
 
 def appointment_days(conn, patient_id, timezone):
     """Return the local dates of a patient's appointments."""
-    zone = ZoneInfo(timezone)
     rows = conn.execute("SELECT starts_at FROM appointments WHERE patient_id = ?", (patient_id,))
-    return [parse_utc_text(r[0]).astimezone(zone).date() for r in rows]
+    return [local_date(parse_utc_text(r[0]), timezone) for r in rows]
 
 
 def resolve_period(conn, patient, period_from, period_to, now):
@@ -114,7 +112,7 @@ def resolve_period(conn, patient, period_from, period_to, now):
 
     Raises marshmallow's ValidationError (keyed ``from``) when the result is not a period.
     """
-    today = analysis.local_today(now, patient["timezone"])
+    today = local_date(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
         today, appointment_days(conn, patient["id"], patient["timezone"])
     )

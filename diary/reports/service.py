@@ -2,7 +2,7 @@
 
 import orjson
 
-from diary import records
+from diary.clock import local_date
 from diary.reports import analysis, fetch
 from diary.reports.opioids import opioid_terms
 
@@ -12,7 +12,7 @@ def make_report(
 ):
     """Return (report, inputs) for a patient row and an inclusive period, as seen at ``now``."""
     inputs = fetch.load_inputs(conn, patient, period_from, period_to)
-    today = records.today_in(patient["timezone"], now) if now is not None else None
+    today = local_date(now, patient["timezone"]) if now is not None else None
     report = analysis.build_report(
         inputs["patient"],
         inputs["regimen"],

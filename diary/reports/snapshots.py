@@ -3,9 +3,8 @@
 import json
 import uuid
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from diary.clock import parse_utc_text, to_utc_text
+from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.db import write
 from diary.reports import analysis, fetch, service
 
@@ -78,9 +77,8 @@ def list_snapshots(conn, patient_id):
 
 def appointment_period(conn, patient, starts_at, now):
     """Return the report period for a visit: up to the visit day (never past today), default rule."""
-    zone = ZoneInfo(patient["timezone"])
-    visit_day = starts_at.astimezone(zone).date()
-    today = analysis.local_today(now, patient["timezone"])
+    visit_day = local_date(starts_at, patient["timezone"])
+    today = local_date(now, patient["timezone"])
     days = fetch.appointment_days(conn, patient["id"], patient["timezone"])
     start, _ = analysis.default_period(visit_day, days)
     end = min(visit_day, today)

@@ -53,7 +53,8 @@ class ErrorOut(Out):
     code = fields.Integer(metadata={"description": "The HTTP status code."})
     status = fields.String(metadata={"description": "The HTTP status phrase."})
     message = fields.String(metadata={"description": "What went wrong, for a person."})
-    errors = fields.Dict(
+    # Typed as a Field so an error with a known body (a 409's stored version) may nest a schema.
+    errors: fields.Field = fields.Dict(
         keys=fields.String(),
         metadata={"description": "By location (json, query, path) and field: the messages; may be empty."},
     )

@@ -1,11 +1,11 @@
 """Analysis on hand-built diaries; every expected answer is worked out here."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from diary.reports import analysis
-from diary.reports.analysis import MEASURES, build_report, default_period, local_today
+from diary.reports.analysis import MEASURES, build_report, default_period
 from diary.reports.opioids import opioid_terms
 
 PATIENT = {"id": "p1", "display_name": "Test Patient", "timezone": "Europe/London"}
@@ -488,14 +488,6 @@ def test_default_period_from_last_appointment_else_90_days():
     assert default_period(today, []) == (date(2026, 8, 31), today)  # 90 days including today
     visits = [date(2026, 10, 1), date(2026, 11, 2), today, date(2026, 12, 5)]
     assert default_period(today, visits) == (date(2026, 11, 2), today)
-
-
-def test_local_today_uses_the_patients_zone():
-    now = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
-    assert local_today(now, "Pacific/Auckland") == date(2026, 3, 2)
-    assert local_today(now, "America/Los_Angeles") == date(2026, 3, 1)
-    with pytest.raises(ValueError):
-        local_today(datetime(2026, 3, 1), "Europe/London")
 
 
 def test_report_has_exactly_the_issue_keys():

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from diary import db as dbmod
-from diary.clock import utcnow
-from diary.reports import analysis
+from diary.clock import local_date, utcnow
 from diary.reports.snapshots import snapshot_upcoming_appointments
 from tests.conftest import make_clinic, make_patient
 
@@ -16,7 +15,7 @@ def test_report_default_period_is_90_days_to_today(demo_client):
     client, creds, headers = demo_client
     r = client.get(f"/api/v1/patients/{creds['patient_id']}/report", headers=headers)
     assert r.status_code == 200
-    today = analysis.local_today(utcnow(), "Europe/London")
+    today = local_date(utcnow(), "Europe/London")
     assert r.json["period"] == {
         "from": (today - timedelta(days=89)).isoformat(),
         "to": today.isoformat(),
@@ -35,10 +34,7 @@ def test_report_period_starts_at_last_appointment(demo_client):
         )
         assert r.status_code == 201, r.json
     r = client.get(url + "/report", headers=headers)
-    assert (
-        r.json["period"]["from"]
-        == last_visit.astimezone(analysis.ZoneInfo("Europe/London")).date().isoformat()
-    )
+    assert r.json["period"]["from"] == local_date(last_visit, "Europe/London").isoformat()
     listed = client.get(url + "/appointments", headers=headers).json["appointments"]
     assert len(listed) == 3 and listed[0]["note"] == "review"
 
@@ -131,7 +127,7 @@ def test_scheduler_snapshots_appointments_in_the_next_24_hours_once(demo_client,
 def test_patient_gets_own_summary_without_flags_or_daily_series(app, client, conn):
     clinic = make_clinic(conn)
     patient = make_patient(client, clinic)
-    today = analysis.local_today(utcnow(), "Europe/London")
+    today = local_date(utcnow(), "Europe/London")
     for n in range(5):
         day = (today - timedelta(days=n)).isoformat()
         r = client.put(
