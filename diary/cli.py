@@ -1,6 +1,5 @@
 """The `diary` command group. Commands that create something print one JSON object."""
 
-import json
 import os
 import signal
 import subprocess
@@ -9,32 +8,23 @@ import time
 
 import click
 
-from diary import config as configmod
 from diary import db as dbmod
 from diary import demo, people
+from diary.cli_common import emit, open_db, require_free_port, server_options, settings
 from diary.clock import utcnow
-
-
-def settings():
-    """The effective settings (defaults, then DIARY_* environment variables)."""
-    return configmod.load()
-
-
-def open_db():
-    """A migrated connection to the configured database."""
-    path = settings()["DATABASE"]
-    dbmod.migrate(path)
-    return dbmod.connect(path)
-
-
-def emit(obj):
-    """Print one JSON object on stdout."""
-    click.echo(json.dumps(obj, sort_keys=False))
+from diary.reminders.cli import reminders, scheduler
+from diary.reports.cli import audit, snapshot_due
 
 
 @click.group()
 def main():
     """symptom-diary service commands."""
+
+
+main.add_command(reminders)
+main.add_command(scheduler)
+main.add_command(audit)
+main.add_command(snapshot_due)
 
 
 @main.command()
@@ -111,21 +101,19 @@ def gunicorn_argv(host, port, workers):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@server_options
 def serve(host, port, workers):
     """Serve the API with gunicorn on wsgi:app."""
+    require_free_port(host, port)
     argv = gunicorn_argv(host, port, workers)
     os.execv(argv[0], argv)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@server_options
 def run(host, port, workers):
     """Run the web server and the reminder scheduler together; Ctrl-C stops both."""
+    require_free_port(host, port)
     conn = open_db()
     creds = demo.demo_credentials(conn)
     conn.close()
@@ -157,19 +145,6 @@ def run(host, port, workers):
             except subprocess.TimeoutExpired:
                 child.kill()
     sys.exit(0 if stop["now"] else 1)
-
-
-from diary.reminders.cli import reminders as _reminders  # noqa: E402
-from diary.reminders.cli import scheduler as _scheduler  # noqa: E402
-
-main.add_command(_reminders)
-main.add_command(_scheduler)
-
-from diary.reports.cli import audit as _audit  # noqa: E402
-from diary.reports.cli import snapshot_due as _snapshot_due  # noqa: E402
-
-main.add_command(_audit)
-main.add_command(_snapshot_due)
 
 
 @main.command("backup")

@@ -28,6 +28,10 @@ def configure(level):
         root.addHandler(handler)
         root.setLevel(level)
     logging.getLogger("diary").setLevel(level)
+    # APScheduler says "Running job ..." and "... executed successfully" at INFO on every
+    # tick (twice a minute, all day): only at DEBUG. Its warnings (a missed tick) still show.
+    quiet = logging.getLogger("diary").getEffectiveLevel() > logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if quiet else logging.DEBUG)
 
 
 def start_request():

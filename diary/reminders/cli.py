@@ -2,26 +2,15 @@
 
 import json
 import sys
-from datetime import datetime
 
 import click
 
-from diary import config as configmod
 from diary import db as dbmod
 from diary import logging_setup
+from diary.cli_common import aware_instant, settings
 from diary.clock import utcnow
 from diary.reminders import process, schedule
 from diary.reminders.tick import tick as run_tick
-
-
-def _aware(text):
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter("use ISO-8601 with an offset, e.g. 2026-03-08T07:30:00+00:00") from exc
-    if instant.tzinfo is None:
-        raise click.BadParameter("give a time zone offset, e.g. 2026-03-08T07:30:00+00:00")
-    return instant
 
 
 @click.group("reminders")
@@ -33,9 +22,9 @@ def reminders():
 @click.option("--now", "now_text", default=None, help="Tick at this ISO-8601 instant (default: now).")
 def tick_command(now_text):
     """Run one reminder tick and print its JSON summary."""
-    config = configmod.load()
+    config = settings()
     logging_setup.configure(config["LOG_LEVEL"])
-    now = _aware(now_text) if now_text else utcnow()
+    now = aware_instant(now_text) if now_text else utcnow()
     conn = dbmod.connect(config["DATABASE"])
     try:
         counts = run_tick(conn, now, config)
@@ -50,8 +39,8 @@ def tick_command(now_text):
 @click.option("--now", "now_text", default=None, help="Preview from this ISO-8601 instant.")
 def preview_command(patient_id, days, now_text):
     """Print a patient's coming reminder times, local and UTC, as JSON."""
-    config = configmod.load()
-    now = _aware(now_text) if now_text else utcnow()
+    config = settings()
+    now = aware_instant(now_text) if now_text else utcnow()
     conn = dbmod.connect(config["DATABASE"])
     try:
         found = schedule.upcoming(conn, patient_id, now, days)
@@ -71,6 +60,6 @@ def preview_command(patient_id, days, now_text):
 )
 def scheduler(tick_seconds):
     """Run the reminder scheduler (one per database) until SIGTERM."""
-    config = configmod.load()
+    config = settings()
     logging_setup.configure(config["LOG_LEVEL"])
     sys.exit(process.run(config, tick_seconds))
