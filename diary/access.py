@@ -37,6 +37,8 @@ def clinic_patient(action=None, *, current_clinician=None):
                     audit.clinician_read(conn, clinician, action, patient["id"])
             return result
 
+        # Read by tests/test_shape.py: every clinician route of one patient goes through here.
+        wrapper.clinic_patient_action = action
         return wrapper
 
     return decorator

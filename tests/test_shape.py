@@ -62,3 +62,14 @@ def test_no_module_of_diary_imports_itself_round_a_loop():
     graph = module_imports()
     assert "diary.cli_common" in graph["diary.reports.cli"]
     assert cycles(graph) == []
+
+
+def test_every_clinician_route_of_one_patient_goes_through_the_one_decorator(app):
+    routes = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/patients/<patient_id>")]
+    assert len(routes) >= 20
+    for rule in routes:
+        view = app.view_functions[rule.endpoint]
+        assert hasattr(view, "clinic_patient_action"), f"{rule.rule} checks its patient by hand"
+        # Every read of patient data is audited; writes audit what they change, if anything.
+        if rule.methods & {"GET"}:
+            assert view.clinic_patient_action, f"GET {rule.rule} is not audited"
