@@ -8,10 +8,10 @@ Import this module in a test file; it skips the file where Chromium is missing.
 import contextlib
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.live import serve  # noqa: F401  (the browser tests serve their app with it)
 
 CHROMIUM = os.environ.get("DIARY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,19 +30,6 @@ PHONE = {"width": 390, "height": 844}
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium", allow_module_level=True)
-
-
-@contextlib.contextmanager
-def serve(app):
-    """Serve a Flask app on a loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @contextlib.contextmanager

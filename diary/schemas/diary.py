@@ -226,26 +226,23 @@ _SYNC_ERRORS = {
 }
 
 
-class SyncEntryResult(Out):
+class _SyncResult(Out):
+    status = fields.String(validate=validate.OneOf(SYNC_STATUSES))
+    errors = fields.Dict(keys=fields.String(), metadata=_SYNC_ERRORS)
+
+
+class SyncEntryResult(_SyncResult):
     date = fields.String(
         allow_none=True,
-        metadata={
-            "description": "The item's date as sent (a rejected one may not be a date); null when not text."
-        },
+        metadata={"description": "The date as sent (a rejected one may not be a date); null when not text."},
     )
-    status = fields.String(validate=validate.OneOf(SYNC_STATUSES))
-    errors = fields.Dict(keys=fields.String(), metadata=_SYNC_ERRORS)
 
 
-class SyncDoseResult(Out):
+class SyncDoseResult(_SyncResult):
     id = fields.String(
         allow_none=True,
-        metadata={
-            "description": "The item's id as sent (a rejected one may not be a UUID); null when not text."
-        },
+        metadata={"description": "The id as sent (a rejected one may not be a UUID); null when not text."},
     )
-    status = fields.String(validate=validate.OneOf(SYNC_STATUSES))
-    errors = fields.Dict(keys=fields.String(), metadata=_SYNC_ERRORS)
 
 
 class SyncOut(Out):

@@ -263,19 +263,11 @@ class PatientReportOut(Out):
     )
 
 
-class ReportOut(Out):
+class ReportOut(PatientReportOut):
     """The trend report of one patient over a period (README: Reports)."""
 
     patient = fields.Nested(ReportPatientOut)
-    period = fields.Nested(PeriodOut)
-    regimen = fields.Nested(ReportRegimenOut, allow_none=True)
-    completeness = fields.Nested(CompletenessOut)
     measures = fields.Nested(MeasuresOut)
-    baseline_comparison = fields.Nested(BaselineComparisonOut)
-    doses = fields.Nested(ReportDosesOut)
-    side_effects = fields.Dict(
-        keys=fields.String(), values=fields.Nested(SideEffectSummaryOut), metadata=_SIDE_EFFECTS
-    )
     flags = fields.List(fields.Nested(FlagOut))
 
 

@@ -14,15 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from diary import create_app
 from diary import db as dbmod
 from tests.conftest import PASSWORD, make_clinic
+from tests.live import serve
 
 HERE = Path(__file__).resolve().parent
 GENERATED = HERE / "generated"
@@ -48,15 +47,8 @@ def live(tmp_path_factory):
     conn = dbmod.connect(path)
     make_clinic(conn, "Week Clinic", EMAIL)
     conn.close()
-    app = create_app({"DATABASE": path, "LOG_LEVEL": "WARNING"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serve(create_app({"DATABASE": path, "LOG_LEVEL": "WARNING"})) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")
