@@ -270,7 +270,9 @@ def gunicorn(tmp_path):
             try:
                 if requests.get(base + "/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            # Not up yet: refused before the bind, or accepted while a loaded machine
+            # still imports the workers (a read timeout). The deadline bounds both.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, log.seek(0) or log.read()
             time.sleep(0.1)
