@@ -172,6 +172,19 @@ main.add_command(_audit)
 main.add_command(_snapshot_due)
 
 
+@main.command("vapid-public-key")
+def vapid_public_key():
+    """Print the server's VAPID public key for Web Push, creating the key pair on first use."""
+    from diary.reminders import webpush
+
+    conn = open_db()
+    try:
+        keys, created = webpush.ensure_keys(conn, utcnow())
+    finally:
+        conn.close()
+    emit({"public_key": keys["public_key"], "created": created, "created_at": keys["created_at"]})
+
+
 @main.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path):

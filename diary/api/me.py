@@ -24,7 +24,7 @@ from diary.schemas.diary import (
     SyncIn,
     SyncOut,
 )
-from diary.schemas.people import DeviceListOut, MeOut, MePatchIn
+from diary.schemas.people import DeviceListOut, MeOut, MePatchIn, RegimenOut
 from diary.schemas.rights import EraseIn, ExportOut
 from diary.sync import apply_batch
 
@@ -86,6 +86,18 @@ def patch_me(body):
             # The new zone applies from the next occurrence.
             schedule.recompute_for_patient(conn, patient["id"], now)
     return dict(row)
+
+
+@blp.get("/me/regimen")
+@blp.response(200, RegimenOut)
+@blp.doc(security=BEARER, operationId="getMyRegimen")
+def get_my_regimen():
+    """Show the patient's own regimen: medication, dose time, titration steps (404 when none is set)."""
+    patient = auth.require_patient()
+    regimen = people.get_regimen(auth.app_conn(), patient["id"])
+    if regimen is None:
+        abort(404, "Your clinic has not set a regimen yet.")
+    return people.regimen_out(regimen)
 
 
 @blp.get("/me/export")

@@ -5,7 +5,7 @@ from diary.api.blueprint import Blueprint
 from diary.clock import to_utc_text, utcnow
 from diary.db import write
 from diary.errors import abort
-from diary.reminders import schedule
+from diary.reminders import schedule, webpush
 from diary.reminders.rules import KINDS
 from diary.schemas.reminders import (
     NotificationArgs,
@@ -16,6 +16,7 @@ from diary.schemas.reminders import (
     ReminderOut,
     ReminderSettingsIn,
     ReminderSettingsOut,
+    VapidKeyOut,
 )
 
 blp = Blueprint("reminders", __name__, description="Dose and diary reminders, the in-app outbox, push tokens")
@@ -150,9 +151,11 @@ def ack_my_notification(notification_id):
 @blp.response(204)
 @blp.doc(security=BEARER)
 def put_my_push_token(body):
-    """Register the device's push token (one per patient; a new one replaces the old)."""
+    """Register the device's push token or browser subscription (one per patient; a new one replaces the old)."""
     patient = auth.require_patient()
     conn = auth.app_conn()
+    if body["platform"] == "web":
+        body["token"] = webpush.subscription_token(body["subscription"])
     with write(conn):
         conn.execute(
             "INSERT INTO push_tokens (patient_id, platform, token, updated_at) VALUES (?, ?, ?, ?)"
@@ -160,6 +163,16 @@ def put_my_push_token(body):
             " token = excluded.token, updated_at = excluded.updated_at",
             (patient["id"], body["platform"], body["token"], to_utc_text(utcnow())),
         )
+
+
+@blp.get("/me/push/vapid-public-key")
+@blp.response(200, VapidKeyOut)
+@blp.doc(security=BEARER, operationId="getVapidPublicKey")
+def get_vapid_public_key():
+    """The server's VAPID public key, for a browser's pushManager.subscribe (applicationServerKey)."""
+    auth.require_patient()
+    keys, _ = webpush.ensure_keys(auth.app_conn(), utcnow())
+    return {"public_key": keys["public_key"]}
 
 
 @blp.delete("/me/push")
