@@ -90,5 +90,5 @@ def register_blueprints(app, api):
         app.register_blueprint(module.bp)
 
 
-# Server-rendered clinician pages (plain Flask blueprints exporting ``bp``).
-WEB_MODULES = ["diary.web.pages"]
+# Server-rendered clinician pages and the patient app's files (plain Flask blueprints exporting ``bp``).
+WEB_MODULES = ["diary.web.pages", "diary.web.patient_app"]
