@@ -4,6 +4,7 @@
 let texts = {};
 let fallback = {};
 let lang = "en";
+let locale = "en"; // for dates and numbers: the phone's own variant of the language (en-GB)
 
 async function load(code) {
   const response = await fetch(`i18n/${code}.json`);
@@ -27,6 +28,7 @@ export async function init() {
     "en";
   texts = pick === "en" ? fallback : await load(pick).catch(() => fallback);
   lang = texts === fallback ? "en" : pick;
+  locale = (navigator.languages || []).find((l) => l.toLowerCase().split("-")[0] === lang) || lang;
   document.documentElement.lang = lang;
   document.documentElement.dir = texts["meta.direction"] || "ltr";
 }
@@ -51,16 +53,16 @@ export function t(key, vars = {}) {
 export function dayName(day, withYear = false) {
   const options = { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" };
   if (withYear) options.year = "numeric";
-  return new Intl.DateTimeFormat(lang, options).format(new Date(`${day}T00:00:00Z`));
+  return new Intl.DateTimeFormat(locale, options).format(new Date(`${day}T00:00:00Z`));
 }
 
 /** A short day ("Fri 4 Dec"). */
 export function shortDay(day) {
-  return new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })
+  return new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })
     .format(new Date(`${day}T00:00:00Z`));
 }
 
 /** A number in the language's style (4.5 or 4,5). */
 export function num(value, digits = 1) {
-  return new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(value);
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value);
 }

@@ -11,7 +11,7 @@ import { onData, onStatus, start as startSync, status } from "./sync.js";
 import { loadPatient, today } from "./state.js";
 import * as checkin from "./views/checkin.js";
 import * as connect from "./views/connect.js";
-import * as history from "./views/history.js";
+import * as historyView from "./views/history.js";
 import * as summary from "./views/summary.js";
 import * as reminders from "./views/reminders.js";
 import { renewSubscription } from "./views/reminders.js";
@@ -20,7 +20,7 @@ import * as mydata from "./views/mydata.js";
 
 const SECTIONS = [
   ["today", "#/", checkin],
-  ["history", "#/history", history],
+  ["history", "#/history", historyView],
   ["summary", "#/summary", summary],
   ["reminders", "#/reminders", reminders],
   ["notifications", "#/notifications", notifications],
@@ -61,7 +61,7 @@ async function route() {
   }
   if (hash.startsWith("#code=")) {
     // Already connected: the code is not needed (and should not linger in the address bar).
-    history.replaceState(null, "", "./#/");
+    window.history.replaceState(null, "", "./#/");
   }
   if (!started) {
     started = true;
@@ -77,14 +77,20 @@ async function route() {
   return show(section[2], { day: day || today() });
 }
 
+let shown = 0;
+
 async function show(view, params) {
+  const seq = ++shown;
   if (current && current.leave) current.leave();
   current = view;
-  fill(main);
-  await view.render(main, params);
-  const heading = main.querySelector("h2");
-  // Move focus to the new screen's heading so keyboard and screen reader users land there.
-  if (heading && document.activeElement !== document.body && !main.contains(document.activeElement)) {
+  // Each screen draws into its own element; only the latest request replaces what is shown.
+  const screen = h("div", { class: "screen" });
+  await view.render(screen, params);
+  if (seq !== shown) return;
+  main.replaceChildren(screen);
+  const heading = screen.querySelector("h2");
+  // After a navigation, focus the new screen's heading: keyboard and screen reader users land there.
+  if (heading && seq > 1) {
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true });
   }
@@ -117,7 +123,8 @@ function showStatus(s) {
 }
 
 async function connected() {
-  location.hash = "#/";
+  // Leave /app/enroll#code=...: the code is used up and should not linger in the address bar.
+  window.history.replaceState(null, "", "./#/");
   await route();
 }
 

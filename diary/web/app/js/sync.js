@@ -188,9 +188,9 @@ async function pull() {
   const since = await getMeta("cursor");
   const feed = await call("GET", since ? `/me/changes?since=${since}` : "/me/changes");
   await applyChanges(feed);
-  dataChanged();
-  // The regimen and reminders change rarely; refresh them with every sync while online.
+  // The regimen changes rarely; refresh it with every sync while online.
   await refreshRegimen();
+  dataChanged();
 }
 
 /** Bring a /me/changes answer into the phone's copy; the phone's unsent versions stay shown. */

@@ -28,15 +28,8 @@ export async function render(main, p) {
   params = p;
   dirty = false;
   const day = isDay(p.day) && p.day <= addDays(today(), 1) ? p.day : today();
-  const [entry, outbox, doses, regimen] = await Promise.all([
-    get("entries", day),
-    getAll("outbox"),
-    getAll("doses"),
-    getMeta("regimen"),
-  ]);
+  const [entry, outbox] = await Promise.all([get("entries", day), getAll("outbox")]);
   const queued = outbox.find((i) => i.key === entryKey(day));
-  const dayDoses = doses.filter((d) => d.local_date === day).sort((a, b) => (a.taken_at < b.taken_at ? -1 : 1));
-  const doseItems = Object.fromEntries(outbox.filter((i) => i.kind === "dose").map((i) => [i.id, i]));
   const doseDay = (i) => (ownLocal(i.body.taken_at || (i.stored && i.stored.taken_at) || "") || {}).day;
   const troubledDoses = outbox.filter((i) => i.kind === "dose" && i.state !== "pending" && doseDay(i) === day);
 
@@ -47,7 +40,7 @@ export async function render(main, p) {
     queued && queued.state === "stale" ? conflictPanel(queued) : null,
     queued && queued.state === "rejected" ? rejectedPanel(queued) : null,
     troubledDoses.map((item) => (item.state === "stale" ? conflictPanel(item) : rejectedPanel(item))),
-    doseCard(day, regimen, dayDoses, doseItems),
+    doseCard(day),
     entryForm(day, entry),
   );
 }
@@ -93,12 +86,23 @@ function dayLinks(day) {
 
 // -- the dose ------------------------------------------------------------------
 
-function doseCard(day, regimen, dayDoses, doseItems) {
+function doseCard(day) {
+  const card = h("section", { class: "card", "aria-labelledby": "dose-title" });
+  fillDose(card, day);
+  return card;
+}
+
+/** (Re)draw the dose card of `day` from the phone's copy; after each tap it draws itself again. */
+async function fillDose(card, day) {
+  const [doses, outbox, regimen] = await Promise.all([getAll("doses"), getAll("outbox"), getMeta("regimen")]);
+  const dayDoses = doses.filter((d) => d.local_date === day).sort((a, b) => (a.taken_at < b.taken_at ? -1 : 1));
+  const queued = Object.fromEntries(outbox.filter((i) => i.kind === "dose").map((i) => [i.id, i]));
+  const redraw = () => fillDose(card, day);
   const title = day === today() ? t("dose.tonight") : t("dose.that_day");
-  const card = h("section", { class: "card", "aria-labelledby": "dose-title" }, h("h3", { id: "dose-title" }, title));
+  card.replaceChildren(h("h3", { id: "dose-title" }, title));
   if (!regimen) {
     add(card, h("p", { class: "hint" }, t("dose.no_regimen")));
-    return card;
+    return;
   }
   const planned = plannedDose(regimen, day);
   for (const dose of dayDoses) {
@@ -107,22 +111,23 @@ function doseCard(day, regimen, dayDoses, doseItems) {
       dose.status === "taken"
         ? t("dose.logged_taken", { mg: num(dose.amount_mg, 3), time })
         : t("dose.logged_skipped", { time });
-    const item = doseItems[dose.id];
-    add(card, 
+    const item = queued[dose.id];
+    add(
+      card,
       h(
         "div",
         { class: "logged" },
         h("p", {}, h("strong", {}, text), item && item.state === "pending" ? h("span", { class: "tag" }, t("sync.waiting_tag")) : null),
-        h("button", { type: "button", class: "link", onclick: () => deleteDose(dose.id) }, t("dose.remove"),
+        h("button", { type: "button", class: "link", onclick: () => deleteDose(dose.id).then(redraw) }, t("dose.remove"),
           h("span", { class: "visually-hidden" }, ` ${text}`)),
       ),
     );
   }
   if (planned === null) {
     add(card, h("p", { class: "hint" }, t("dose.none_planned")));
-    return card;
+    return;
   }
-  if (dayDoses.length) return card;
+  if (dayDoses.length) return;
   const defaultTime = day === today() ? hhmm(new Date()) : regimen.dose_time;
   const timeId = nextId("dose-time");
   const timeInput = h("input", { type: "time", id: timeId, value: defaultTime, required: true });
@@ -134,9 +139,10 @@ function doseCard(day, regimen, dayDoses, doseItems) {
       taken_at: isoWithOffset(localInstant(day, time)),
       status,
       note: null,
-    });
+    }).then(redraw);
   };
-  add(card, 
+  add(
+    card,
     h("p", { class: "hint" }, t("dose.planned", { mg: num(planned, 3), medication: regimen.medication })),
     h(
       "div",
@@ -146,7 +152,6 @@ function doseCard(day, regimen, dayDoses, doseItems) {
     ),
     h("div", { class: "field inline" }, h("label", { for: timeId }, t("dose.time")), timeInput),
   );
-  return card;
 }
 
 // -- conflicts and refusals ----------------------------------------------------
