@@ -92,7 +92,9 @@ def new_patient(database):
     now = utcnow()
     with dbmod.write(conn):
         clinic = people.create_clinic(conn, "Bench clinic", now)
-        patient = people.create_patient(conn, clinic["id"], {"display_name": "Bench", "timezone": ZONE}, now, 7)
+        patient = people.create_patient(
+            conn, clinic["id"], {"display_name": "Bench", "timezone": ZONE}, now, 7
+        )
         people.put_regimen(
             conn,
             patient["id"],
