@@ -47,6 +47,15 @@ def connect(page, base, code):
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
+def enrolled_phone(live, browser):
+    """A new patient and a phone connected to them: (patient id, context, page)."""
+    pid, code = new_patient(live)
+    ctx = phone(browser)
+    page = ctx.new_page()
+    connect(page, live["base"], code)
+    return pid, ctx, page
+
+
 def score(page, name, value):
     """Choose `value` on the scale `name` (0 and 10 carry the scale's words in their names)."""
     choice(page, name, value).check()
@@ -166,12 +175,8 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
 
 
 def test_keep_the_stored_version(live, browser):
-    base = live["base"]
-    pid, code = new_patient(live)
     day = today().isoformat()
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     ctx.set_offline(True)
     notes(page).fill("mine, offline")
     save(page)
@@ -206,10 +211,7 @@ def _now_iso():
 
 def test_the_shell_opens_offline_after_one_visit(live, browser):
     base = live["base"]
-    pid, code = new_patient(live)
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     score(page, "Mood", 6)
     save(page)
     expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
@@ -253,10 +255,7 @@ def _queue_entries(page, count):
 
 def test_a_tab_killed_mid_sync_loses_nothing(live, browser):
     base = live["base"]
-    pid, code = new_patient(live)
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     ctx.set_offline(True)
     _queue_entries(page, 300)  # two batches: 250, then 50
     expect(status(page)).to_contain_text("300 changes waiting to sync")
@@ -290,11 +289,7 @@ def test_a_tab_killed_mid_sync_loses_nothing(live, browser):
 
 
 def test_the_network_lost_mid_sync_is_retried(live, browser):
-    base = live["base"]
-    pid, code = new_patient(live)
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     ctx.set_offline(True)
     _queue_entries(page, 5)
     attempts = []
@@ -314,12 +309,8 @@ def test_the_network_lost_mid_sync_is_retried(live, browser):
 
 
 def test_a_rejected_change_says_why_and_stays_editable(live, browser):
-    base = live["base"]
-    pid, code = new_patient(live)
     day = today().isoformat()
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     # A version the server refuses (another app version might send one): pain 11.
     page.evaluate(
         """async () => {
@@ -342,12 +333,8 @@ def test_a_rejected_change_says_why_and_stays_editable(live, browser):
 
 
 def test_yesterday_history_and_the_keyboard(live, browser):
-    base = live["base"]
-    pid, code = new_patient(live)
     yesterday = today().fromordinal(today().toordinal() - 1).isoformat()
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     page.get_by_role("link", name="Yesterday").click()
     expect(page.get_by_role("heading", name="Yesterday", exact=True)).to_be_visible()
     # Keyboard only: arrows move within a scale, Tab leaves it, Enter saves.
@@ -381,11 +368,7 @@ def test_yesterday_history_and_the_keyboard(live, browser):
 
 @pytest.mark.parametrize("erase", [False, True], ids=["sign-out", "erase"])
 def test_sign_out_or_erase_from_the_phone(live, browser, erase):
-    base = live["base"]
-    pid, code = new_patient(live)
-    ctx = phone(browser)
-    page = ctx.new_page()
-    connect(page, base, code)
+    pid, ctx, page = enrolled_phone(live, browser)
     score(page, "Pain", 3)
     save(page)
     expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
