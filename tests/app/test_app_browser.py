@@ -443,3 +443,48 @@ def test_notifications_are_acknowledged_when_read(live, browser):
     page.get_by_role("link", name="Reminders").click()
     expect(page.get_by_role("heading", name="Dose reminder")).to_be_visible()
     expect(page.get_by_label("Time").first).to_have_value("22:00")
+
+
+def test_a_push_shows_the_reminder_once_even_when_resent(live, browser):
+    """The service worker turns a push message into a notification tagged with its delivery id."""
+    import json
+
+    pid, ctx, page = enrolled_phone(live, browser)
+    ctx.grant_permissions(["notifications"], origin=live["base"])
+    cdp = ctx.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if registrations:
+            break
+        page.wait_for_timeout(100)
+    [registration] = [r for r in registrations if not r["isDeleted"]]
+    assert registration["scopeURL"] == live["base"] + "/app/"
+    message = {
+        "delivery_id": "5d1f0c1e-0000-4000-8000-000000000001",
+        "title": "Reminder",
+        "body": "Time for your evening dose",
+    }
+    for _ in range(2):  # a resend after a crash carries the same delivery id
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live["base"],
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(message),
+            },
+        )
+
+    def shown():
+        return page.evaluate(
+            """async () => (await (await navigator.serviceWorker.ready).getNotifications())
+                .map(n => [n.title, n.body, n.tag])"""
+        )
+
+    for _ in range(50):
+        if shown():
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)  # the second push has been handled too
+    assert shown() == [["Reminder", "Time for your evening dose", message["delivery_id"]]]
