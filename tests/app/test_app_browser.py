@@ -1,6 +1,7 @@
 """The patient app end to end in headless Chromium on a phone viewport: enroll, check in, go offline,
 sync, a second phone, a conflict; the shell offline after one visit; a tab killed mid-sync."""
 
+import json
 import re
 
 import pytest
@@ -373,6 +374,10 @@ def test_sign_out_or_erase_from_the_phone(live, browser, erase):
     save(page)
     expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
     page.get_by_role("link", name="My data").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download everything").click()
+    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert exported["patient"]["id"] == pid and [e["pain"] for e in exported["entries"]] == [3]
     if erase:
         page.get_by_label("Type DELETE to confirm").fill("delete")
         page.get_by_role("button", name="Erase all my data").click()
@@ -447,7 +452,6 @@ def test_notifications_are_acknowledged_when_read(live, browser):
 
 def test_a_push_shows_the_reminder_once_even_when_resent(live, browser):
     """The service worker turns a push message into a notification tagged with its delivery id."""
-    import json
 
     pid, ctx, page = enrolled_phone(live, browser)
     ctx.grant_permissions(["notifications"], origin=live["base"])
