@@ -129,7 +129,10 @@ def run(host, port, workers):
     conn = open_db()
     creds = demo.demo_credentials(conn)
     conn.close()
-    click.echo(f"symptom-diary on http://{host}:{port}  (API under /api/v1, clinician pages at /login)")
+    click.echo(
+        f"symptom-diary on http://{host}:{port}  (API under /api/v1, clinician pages at /login,"
+        " patient app at /app/)"
+    )
     if creds:
         click.echo(f"demo clinician: {creds['email']} / {creds['password']}")
         click.echo(f"demo patient id: {creds['patient_id']}")
