@@ -5,7 +5,7 @@ import { get, getAll, getMeta } from "../db.js";
 import { addDays, hhmm, isDay, isoWithOffset, localInstant, ownLocal } from "../days.js";
 import { add, h, nextId } from "../dom.js";
 import { dayName, num, t } from "../i18n.js";
-import { applyMine, deleteDose, doseKey, entryKey, keepStored, saveDose, saveEntry } from "../outbox.js";
+import { applyMine, deleteDose, entryKey, keepStored, saveDose, saveEntry } from "../outbox.js";
 import { plannedDose, today } from "../state.js";
 
 export const SCORES = [

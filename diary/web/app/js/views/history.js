@@ -4,7 +4,6 @@ import { getAll } from "../db.js";
 import { lastDays } from "../days.js";
 import { add, h } from "../dom.js";
 import { num, shortDay, t } from "../i18n.js";
-import { SCORES } from "./checkin.js";
 import { today } from "../state.js";
 
 export const DAYS = 60;
@@ -66,9 +65,8 @@ export function leave() {
 function summaryLine(entry, doses) {
   const bits = [];
   if (entry) {
-    for (const [name] of SCORES.slice(0, 1)) {
-      if (entry[name] !== null && entry[name] !== undefined) bits.push(`${t(`field.${name}`)} ${entry[name]}`);
-    }
+    // Pain first: the measure the clinic follows; the day's screen has the rest.
+    if (entry.pain !== null && entry.pain !== undefined) bits.push(`${t("field.pain")} ${entry.pain}`);
     if (entry.sleep_hours !== null && entry.sleep_hours !== undefined) bits.push(t("history.sleep", { hours: num(entry.sleep_hours, 2) }));
     if ((entry.side_effects || []).length) bits.push(t("history.effects", { count: entry.side_effects.length }));
     if (entry.notes) bits.push(t("history.notes"));
