@@ -42,10 +42,20 @@ def connect(page, base, code):
     expect(page.get_by_label("Enrollment code")).to_have_value(code)
     page.get_by_role("button", name="Connect").click()
     expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     # The service worker controls the page from now on (clients.claim): the shell is cached.
     page.evaluate("() => navigator.serviceWorker.ready")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def wait_synced(page, timeout_ms=SYNC_WAIT_MS):
+    """Wait until the phone's outbox is empty and the status line says so (not a stale "All synced")."""
+    for _ in range(timeout_ms // 100):
+        left = page.evaluate("async () => (await import('./js/db.js')).count('outbox')")
+        if left == 0 and status(page).text_content() == "All synced":
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not synced: {left} in the outbox, status {status(page).text_content()!r}")
 
 
 def enrolled_phone(live, browser):
@@ -99,7 +109,7 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
     page.get_by_role("group", name="How bad was it: Headache").get_by_label("Moderate").check()
     notes(page).fill("first notes")
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
 
     # Offline: the reload comes from the service worker; changes queue on the phone.
     one.set_offline(True)
@@ -117,7 +127,7 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
     )
 
     one.set_offline(False)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     [entry] = clinician_get(live, f"/patients/{pid}/entries?from={day}&to={day}")["entries"]
     assert entry["notes"] == "offline notes" and entry["pain"] == 4 and entry["sleep_quality"] == 7
     assert entry["sleep_hours"] == 7.25
@@ -145,7 +155,7 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
     # Phone one writes; phone two brings it in when it next syncs (here: on opening).
     notes(page).fill("from phone one")
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     page2.reload()
     expect(notes(page2)).to_have_value("from phone one", timeout=SYNC_WAIT_MS)
 
@@ -155,7 +165,7 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
     save(page2)
     notes(page).fill("phone one, later")
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     two.set_offline(False)
     conflict = page2.get_by_role("group", name="Changed on another device")
     expect(conflict).to_be_visible(timeout=SYNC_WAIT_MS)
@@ -167,7 +177,7 @@ def test_enroll_check_in_offline_sync_second_phone_and_conflict(live, browser):
         "phone one, later"
     )
     conflict.get_by_role("button", name="Use this phone's version").click()
-    expect(status(page2)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page2)
     expect(conflict).to_have_count(0)
     assert clinician_get(live, f"/patients/{pid}/entries?from={day}&to={day}")["entries"][0]["notes"] == (
         "phone two, offline"
@@ -198,7 +208,7 @@ def test_keep_the_stored_version(live, browser):
     conflict = page.get_by_role("group", name="Changed on another device")
     expect(conflict.get_by_text("Notes: the tablet's")).to_be_visible(timeout=SYNC_WAIT_MS)
     conflict.get_by_role("button", name="Keep the stored version").click()
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     expect(notes(page)).to_have_value("the tablet's")
     [entry] = clinician_get(live, f"/patients/{pid}/entries?from={day}&to={day}")["entries"]
     assert entry["notes"] == "the tablet's" and entry["pain"] == 2
@@ -215,7 +225,7 @@ def test_the_shell_opens_offline_after_one_visit(live, browser):
     pid, ctx, page = enrolled_phone(live, browser)
     score(page, "Mood", 6)
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     page.close()
 
     ctx.set_offline(True)
@@ -282,7 +292,7 @@ def test_a_tab_killed_mid_sync_loses_nothing(live, browser):
     sent = []
     again.on("request", lambda r: sent.append(r) if r.url.endswith("/me/sync") else None)
     again.goto(base + "/app/")
-    expect(status(again)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(again)
     stored = clinician_get(live, f"/patients/{pid}/entries")["entries"]
     assert len(stored) == 300
     assert {e["notes"] for e in stored} == {f"day {i}" for i in range(1, 301)}
@@ -304,7 +314,7 @@ def test_the_network_lost_mid_sync_is_retried(live, browser):
 
     page.route("**/api/v1/me/sync", drop_the_first)
     ctx.set_offline(False)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     assert len(attempts) >= 2
     assert len(clinician_get(live, f"/patients/{pid}/entries")["entries"]) == 5
 
@@ -327,7 +337,7 @@ def test_a_rejected_change_says_why_and_stays_editable(live, browser):
     expect(notes(page)).to_have_value("too much")
     score(page, "Pain", 10)
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     expect(alert).to_have_count(0)
     [entry] = clinician_get(live, f"/patients/{pid}/entries?from={day}&to={day}")["entries"]
     assert (entry["pain"], entry["notes"]) == (10, "too much")
@@ -353,7 +363,7 @@ def test_yesterday_history_and_the_keyboard(live, browser):
     page.get_by_label("Time").fill("22:30")
     page.get_by_role("button", name="Skipped").click()
     expect(page.locator(".logged strong", has_text="Skipped (at 22:30)")).to_be_visible()
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     [entry] = clinician_get(live, f"/patients/{pid}/entries?from={yesterday}&to={yesterday}")["entries"]
     assert (entry["fatigue"], entry["notes"]) == (3, "late diary, typed")
     [dose] = clinician_get(live, f"/patients/{pid}/doses?from={yesterday}&to={yesterday}")["doses"]
@@ -372,7 +382,7 @@ def test_sign_out_or_erase_from_the_phone(live, browser, erase):
     pid, ctx, page = enrolled_phone(live, browser)
     score(page, "Pain", 3)
     save(page)
-    expect(status(page)).to_have_text("All synced", timeout=SYNC_WAIT_MS)
+    wait_synced(page)
     page.get_by_role("link", name="My data").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download everything").click()
