@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test browser-deps client-deps bench-deps bench-write bench-reminders bench-report clean
+.PHONY: run test lint install install-test browser-deps client-deps bench-deps bench-write bench-reminders bench-report bench-app clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-reminders: install
 
 bench-report: install-test
 	$(BIN)/python bench/report.py
+
+# A year of diary queued offline in the patient app, synced once the network returns.
+bench-app: install-test browser-deps
+	$(BIN)/python bench/app_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -23,8 +23,11 @@ SCHEDULER_TICK_SECONDS = 30
 PUSH_WEBHOOK_URL = ""
 # HMAC-SHA256 secret for the push gateway's X-Diary-Signature header.
 PUSH_WEBHOOK_SECRET = ""
-# Seconds before a push gateway request times out.
+# Seconds before a push request (gateway webhook or Web Push) times out.
 PUSH_WEBHOOK_TIMEOUT_SECONDS = 5
+# Contact that browser push services may write to about our Web Push traffic (the VAPID
+# "sub" claim): a mailto: address or https URL of whoever runs this service.
+WEB_PUSH_CONTACT = "mailto:admin@example.org"
 # Days after each dose step change left out of per-level report figures (effects lag).
 REPORT_LAG_DAYS = 3
 # Log level of the service and scheduler.

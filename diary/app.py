@@ -10,7 +10,7 @@ from diary.api import API_PREFIX, Api, register_blueprints
 from diary.api.blueprint import takes_json_body
 from diary.api.spec import ErrorResponses, document_fields
 from diary.errors import error_payload
-from diary.web import pages
+from diary.web import pages, patient_app
 
 ME_PREFIX = API_PREFIX + "/me"
 PATIENTS_PREFIX = API_PREFIX + "/patients"
@@ -49,6 +49,7 @@ def create_app(overrides=None, environ=None):
     document_fields(api)
     register_blueprints(api)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(patient_app.bp)
     if settings["TRUSTED_PROXIES"]:
         # Only behind that many proxies may X-Forwarded-For name the client
         # (rate limits and the audit log key on request.remote_addr).

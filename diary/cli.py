@@ -12,6 +12,7 @@ from diary import db as dbmod
 from diary import demo, people
 from diary.cli_common import emit, open_db, require_free_port, server_options, settings
 from diary.clock import utcnow
+from diary.reminders import webpush
 from diary.reminders.cli import reminders, scheduler
 from diary.reports.cli import audit, snapshot_due
 
@@ -117,7 +118,10 @@ def run(host, port, workers):
     conn = open_db()
     creds = demo.demo_credentials(conn)
     conn.close()
-    click.echo(f"symptom-diary on http://{host}:{port}  (API under /api/v1, clinician pages at /login)")
+    click.echo(
+        f"symptom-diary on http://{host}:{port}  (API under /api/v1, clinician pages at /login,"
+        " patient app at /app/)"
+    )
     if creds:
         click.echo(f"demo clinician: {creds['email']} / {creds['password']}")
         click.echo(f"demo patient id: {creds['patient_id']}")
@@ -145,6 +149,17 @@ def run(host, port, workers):
             except subprocess.TimeoutExpired:
                 child.kill()
     sys.exit(0 if stop["now"] else 1)
+
+
+@main.command("vapid-public-key")
+def vapid_public_key():
+    """Print the server's VAPID public key for Web Push, creating the key pair on first use."""
+    conn = open_db()
+    try:
+        keys, created = webpush.ensure_keys(conn, utcnow())
+    finally:
+        conn.close()
+    emit({"public_key": keys["public_key"], "created": created, "created_at": keys["created_at"]})
 
 
 @main.command("backup")

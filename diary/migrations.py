@@ -259,3 +259,32 @@ def m0004_rate_limits(db):
         CREATE INDEX rate_limit_events_at ON rate_limit_events(at);
         """,
     )
+
+
+@migrations(name="0007_web_push")
+def m0007_web_push(db):
+    run_script(
+        db,
+        """
+        -- Browsers register a Web Push subscription ({endpoint, keys}) as platform 'web',
+        -- stored as JSON in token. SQLite cannot change a CHECK in place: rebuild the table.
+        CREATE TABLE push_tokens_0007 (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            platform TEXT NOT NULL CHECK (platform IN ('ios', 'android', 'web')),
+            token TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        INSERT INTO push_tokens_0007 (patient_id, platform, token, updated_at)
+            SELECT patient_id, platform, token, updated_at FROM push_tokens;
+        DROP TABLE push_tokens;
+        ALTER TABLE push_tokens_0007 RENAME TO push_tokens;
+        -- The server's one VAPID key pair (RFC 8292), created on first need and kept:
+        -- every browser subscription is bound to its public key.
+        CREATE TABLE vapid_keys (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            private_key TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """,
+    )

@@ -140,6 +140,23 @@ def test_the_app_works_on_an_upgraded_release1_database(release1_db):
     )
     assert r.status_code == 201
     assert int(client.get("/api/v1/me/changes?since=8", headers=ph).json["cursor"]) == 9
+    # 0007: the push target may now be a browser's Web Push subscription.
+    r = client.put(
+        "/api/v1/me/push",
+        headers=ph,
+        json={
+            "platform": "web",
+            "subscription": {
+                "endpoint": "https://push.example.net/send/abc",
+                "keys": {
+                    "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                    "auth": "tBHItJI5svbpez7KI4CCXg",
+                },
+            },
+        },
+    )
+    assert r.status_code == 204, r.json
+    assert client.get("/api/v1/me/push/vapid-public-key", headers=ph).status_code == 200
 
     # A clinician (fresh login token; release 1's token is long expired) reads reports and the snapshot.
     conn = dbmod.connect(release1_db)

@@ -8,6 +8,7 @@ from diary.clock import utcnow
 from diary.db import next_seq, write
 from diary.errors import abort
 from diary.reminders import schedule
+from diary.schemas.common import ErrorOut
 from diary.schemas.diary import (
     ChangesArgs,
     ChangesOut,
@@ -25,7 +26,7 @@ from diary.schemas.diary import (
     SyncIn,
     SyncOut,
 )
-from diary.schemas.people import DeviceListOut, MeOut, MePatchIn
+from diary.schemas.people import DeviceListOut, MeOut, MePatchIn, RegimenOut
 from diary.schemas.rights import EraseIn, ExportOut
 from diary.sync import apply_batch
 
@@ -75,6 +76,19 @@ def patch_me(body):
             # The new zone applies from the next occurrence.
             schedule.recompute_for_patient(conn, patient["id"], now)
     return dict(row)
+
+
+@blp.get("/me/regimen")
+@blp.response(200, RegimenOut)
+@blp.alt_response(404, schema=ErrorOut, description="The clinic has set no regimen yet")
+@blp.doc(operationId="getMyRegimen")
+def get_my_regimen():
+    """Show the patient's own regimen: medication, dose time, titration steps (404 when none is set)."""
+    patient = auth.require_patient()
+    regimen = people.get_regimen(auth.app_conn(), patient["id"])
+    if regimen is None:
+        abort(404, "Your clinic has not set a regimen yet.")
+    return regimen
 
 
 @blp.get("/me/export")

@@ -6,7 +6,7 @@ from diary.api.blueprint import Blueprint
 from diary.clock import utcnow
 from diary.db import write
 from diary.errors import abort
-from diary.reminders import outbox, schedule
+from diary.reminders import outbox, schedule, webpush
 from diary.reminders.rules import KINDS
 from diary.schemas.common import ErrorOut
 from diary.schemas.reminders import (
@@ -18,6 +18,7 @@ from diary.schemas.reminders import (
     ReminderOut,
     ReminderSettingsIn,
     ReminderSettingsOut,
+    VapidKeyOut,
 )
 
 blp = Blueprint("reminders", __name__, description="Dose and diary reminders, the in-app outbox, push tokens")
@@ -114,11 +115,22 @@ def ack_my_notification(notification_id):
 @blp.response(204)
 @blp.doc(operationId="putMyPushToken")
 def put_my_push_token(body):
-    """Register the device's push token (one per patient; a new one replaces the old)."""
+    """Register the device's push token or browser subscription (one per patient; a new one replaces the old)."""
     patient = auth.require_patient()
     conn = auth.app_conn()
+    token = webpush.subscription_token(body["subscription"]) if body["platform"] == "web" else body["token"]
     with write(conn):
-        outbox.put_push_token(conn, patient["id"], body["platform"], body["token"], utcnow())
+        outbox.put_push_token(conn, patient["id"], body["platform"], token, utcnow())
+
+
+@blp.get("/me/push/vapid-public-key")
+@blp.response(200, VapidKeyOut)
+@blp.doc(operationId="getVapidPublicKey")
+def get_vapid_public_key():
+    """Show the server's VAPID public key, the applicationServerKey of a browser's pushManager.subscribe."""
+    auth.require_patient()
+    keys, _ = webpush.ensure_keys(auth.app_conn(), utcnow())
+    return {"public_key": keys["public_key"]}
 
 
 @blp.delete("/me/push")

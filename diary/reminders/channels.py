@@ -1,4 +1,5 @@
-"""Delivery channels: the in-app outbox (the deliveries row itself) and the push webhook."""
+"""Delivery channels: the in-app outbox (the deliveries row itself), the push webhook, and the
+choice of channel by the platform a patient registered (Web Push lives in ``webpush.py``)."""
 
 import hashlib
 import hmac
@@ -50,8 +51,21 @@ def verify(secret, raw, header):
     return hmac.compare_digest(signature(secret, raw), header or "")
 
 
+class Channels:
+    """The push channel of each platform: the gateway webhook for ios/android, Web Push for web."""
+
+    def __init__(self, webhook=None, webpush=None):
+        self._by_platform = {"ios": webhook, "android": webhook, "web": webpush}
+
+    def for_platform(self, platform):
+        """The channel that reaches ``platform``, or None (the in-app outbox is then the delivery)."""
+        return self._by_platform.get(platform)
+
+
 class Webhook:
     """POST deliveries as signed JSON to the push gateway."""
+
+    name = "webhook"
 
     def __init__(self, url, secret, timeout):
         self.url = url

@@ -14,7 +14,8 @@ from diary import clock
 from diary import db as dbmod
 from diary.clock import parse_utc_text, to_utc_text
 from diary.reminders import rules
-from diary.reminders.channels import FAILED, RETRY, SENT, Webhook, payload
+from diary.reminders.channels import FAILED, RETRY, SENT, Channels, Webhook, payload
+from diary.reminders.webpush import WebPush
 
 log = logging.getLogger("diary.reminders")
 
@@ -53,14 +54,15 @@ def tick(conn, now, config, webhook=_CONFIG_WEBHOOK, should_stop=None, after_pos
         raise ValueError("naive datetime")
     if webhook is _CONFIG_WEBHOOK:
         webhook = Webhook.from_config(config)
+    channels = Channels(webhook, WebPush.from_config(config, conn, now))
     grace = timedelta(minutes=int(config.get("REMINDER_GRACE_MINUTES", 120)))
     now_text = to_utc_text(now)
     counts = summary()
     if not _anything_due(conn, now_text):
         return counts
-    while _claim_batch(conn, now, now_text, grace, webhook is not None, counts) == CLAIM_BATCH:
+    while _claim_batch(conn, now, now_text, grace, channels, counts) == CLAIM_BATCH:
         pass
-    _send_pending(conn, now, now_text, grace, webhook, counts, should_stop, after_post)
+    _send_pending(conn, now, now_text, grace, channels, counts, should_stop, after_post)
     return counts
 
 
@@ -78,7 +80,7 @@ def _anything_due(conn, now_text):
 
 _DUE_SQL = """
 SELECT r.id, r.patient_id, r.kind, r.time, r.days, r.enabled, r.next_due_utc, r.next_local_date,
-       p.timezone, p.reminder_detail, t.patient_id IS NOT NULL AS has_push
+       p.timezone, p.reminder_detail, t.platform AS push_platform
 FROM reminders r
 JOIN patients p ON p.id = r.patient_id
 LEFT JOIN push_tokens t ON t.patient_id = r.patient_id
@@ -88,15 +90,15 @@ LIMIT ?
 """
 
 
-def _claim_batch(conn, now, now_text, grace, webhook_on, counts):
+def _claim_batch(conn, now, now_text, grace, channels, counts):
     with dbmod.write(conn):
         rows = conn.execute(_DUE_SQL, (now_text, CLAIM_BATCH)).fetchall()
         for row in rows:
-            _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts)
+            _claim_reminder(conn, row, now, now_text, grace, channels, counts)
     return len(rows)
 
 
-def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
+def _claim_reminder(conn, row, now, now_text, grace, channels, counts):
     if not row["enabled"]:
         conn.execute(
             "UPDATE reminders SET next_due_utc = NULL, next_local_date = NULL WHERE id = ?", (row["id"],)
@@ -108,7 +110,7 @@ def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
     due = parse_utc_text(row["next_due_utc"])
     local_date = row["next_local_date"] or clock.local_date(due, tz).isoformat()
     for _ in range(MAX_CATCH_UP):
-        _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, webhook_on, counts)
+        _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, channels, counts)
         nxt = rules.next_occurrence(wall, days, tz, due, after_date=date.fromisoformat(local_date))
         if nxt is None:
             due = None
@@ -127,12 +129,12 @@ def _claim_reminder(conn, row, now, now_text, grace, webhook_on, counts):
     )
 
 
-def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, webhook_on, counts):
+def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, channels, counts):
     if _already_done(conn, row["kind"], row["patient_id"], local_date):
         status = "skipped_done"
     elif now - due > grace:
         status = "expired"
-    elif webhook_on and row["has_push"]:
+    elif channels.for_platform(row["push_platform"]) is not None:
         status = "pending"
     else:
         # The deliveries row is the in-app outbox: with no push channel, the
@@ -207,12 +209,13 @@ ORDER BY d.next_attempt_at
 """
 
 
-def _send_pending(conn, now, now_text, grace, webhook, counts, should_stop, after_post):
+def _send_pending(conn, now, now_text, grace, channels, counts, should_stop, after_post):
     for row in conn.execute(_PENDING_SQL, (now_text,)).fetchall():
         if should_stop is not None and should_stop():
             break  # still pending in the ledger: the next start sends it
         deadline = parse_utc_text(row["due_at"]) + grace
-        if webhook is None or row["token"] is None:
+        channel = channels.for_platform(row["platform"])
+        if channel is None or row["token"] is None:
             # The push channel went away since the claim: the outbox row is the delivery.
             _finish(conn, row["id"], now_text, "sent", None, counts)
         elif now > deadline:
@@ -225,11 +228,11 @@ def _send_pending(conn, now, now_text, grace, webhook, counts, should_stop, afte
                 counts,
             )
         else:
-            _push(conn, row, now, now_text, deadline, webhook, counts, after_post)
+            _push(conn, row, now, now_text, deadline, channel, counts, after_post)
 
 
-def _push(conn, row, now, now_text, deadline, webhook, counts, after_post):
-    lease = now + timedelta(seconds=webhook.timeout + LEASE_MARGIN_SECONDS)
+def _push(conn, row, now, now_text, deadline, channel, counts, after_post):
+    lease = now + timedelta(seconds=channel.timeout + LEASE_MARGIN_SECONDS)
     with dbmod.write(conn):
         taken = conn.execute(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?"
@@ -240,11 +243,11 @@ def _push(conn, row, now, now_text, deadline, webhook, counts, after_post):
             return  # another tick holds it
         attempt_id = conn.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempted_at, channel, outcome)"
-            " VALUES (?, ?, 'webhook', 'in_flight')",
-            (row["id"], now_text),
+            " VALUES (?, ?, ?, 'in_flight')",
+            (row["id"], now_text, channel.name),
         ).lastrowid
     data = payload(row["id"], row["patient_id"], row["platform"], row["token"], row["title"], row["body"])
-    outcome = webhook.send(row["id"], data)
+    outcome = channel.send(row["id"], data)
     if after_post is not None:
         after_post(row["id"])
     attempts = row["attempts"] + 1

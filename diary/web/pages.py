@@ -31,8 +31,11 @@ _report_args = ReportArgs()
 
 @bp.after_app_request
 def security_headers(response):
-    """Send the no-script CSP and no-referrer on every page, error pages included (not on the API)."""
-    if request.path.startswith("/api/"):
+    """Send the no-script CSP and no-referrer on every page, error pages included (not on the API).
+
+    The patient app's files (/app/) carry the app's own policy.
+    """
+    if request.path.startswith("/api/") or request.blueprint == "patient_app":
         return response
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Referrer-Policy"] = "no-referrer"
