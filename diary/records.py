@@ -9,10 +9,7 @@ from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from diary.clock import parse_utc_text, to_utc_text
-from diary.schemas.diary import MEASURES
-
-SCORES = MEASURES[:-1]
-
+from diary.measures import MEASURES
 
 # -- pure rules ---------------------------------------------------------------
 

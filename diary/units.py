@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 UG_PER_MG = 1000
 
 
-def mg_to_ug(value):
+def mg_to_ug(value: object) -> int:
     """Convert a milligram amount with at most 3 decimals to integer micrograms."""
     try:
         amount = Decimal(str(value))
@@ -17,7 +17,7 @@ def mg_to_ug(value):
     return int(ug)
 
 
-def ug_to_mg(ug):
+def ug_to_mg(ug: int) -> int | float:
     """Convert integer micrograms to a JSON number of milligrams (4500 -> 4.5)."""
     if ug % UG_PER_MG == 0:
         return ug // UG_PER_MG

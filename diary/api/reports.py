@@ -83,7 +83,7 @@ def get_report(args, patient_id):
 def export_csv(args, patient_id):
     """Export the period's days as CSV (one row per day)."""
     clinician, patient, _, inputs, (start, end) = clinician_report(patient_id, args)
-    text = csv_export.render_csv(service.days_of(inputs, start, end))
+    text = csv_export.render_csv(service.days_of(inputs))
     _audited(clinician, "export_csv", patient_id)
     filename = f"diary-{patient['id']}-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
@@ -101,8 +101,8 @@ def export_csv(args, patient_id):
 @blp.doc(security=BEARER)
 def export_fhir(args, patient_id):
     """Export the period as a FHIR R4 collection Bundle."""
-    clinician, _, report, inputs, _ = clinician_report(patient_id, args)
-    bundle = fhir.render_bundle(report, inputs["doses"], to_utc_text(utcnow()))
+    clinician, _, _, inputs, _ = clinician_report(patient_id, args)
+    bundle = service.fhir_bundle(inputs, to_utc_text(utcnow()))
     _audited(clinician, "export_fhir", patient_id)
     return _json(bundle, fhir.FHIR_MIMETYPE)
 

@@ -217,7 +217,7 @@ def report(patient_id):
     report_data, inputs = service.make_report(
         conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now
     )
-    days = service.days_of(inputs, start, end)
+    days = service.days_of(inputs)
     _audit(clinician, "report_page", patient_id)
     return render_template(
         "report.html",
