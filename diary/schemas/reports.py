@@ -47,7 +47,17 @@ class ReportOut(ma.Schema):
     patient = fields.Dict(metadata={"description": "{id, display_name, timezone}"})
     period = fields.Dict(metadata={"description": "{from, to, days}"})
     regimen = fields.Dict(
-        allow_none=True, metadata={"description": "{medication, steps: [{start_date, dose_mg}]}"}
+        allow_none=True,
+        metadata={
+            "description": "{medication (as written), substances (what it resolves to), "
+            "steps: [{start_date, dose_mg}]}"
+        },
+    )
+    medications = fields.Dict(
+        metadata={
+            "description": "{unrecognised: [names as written]}: the regimen, other medications and doses "
+            "that match nothing in the medication vocabulary"
+        }
     )
     completeness = fields.Dict(
         metadata={"description": "{days_logged, days_in_period, fraction, longest_gap_days}"}
@@ -55,31 +65,37 @@ class ReportOut(ma.Schema):
     measures = fields.Dict(
         metadata={
             "description": (
-                "per measure {direction, n, mean, median, min, max, daily: [{date, value}], "
-                "rolling_7d: [{date, value}], weekly: [{week_start, n, mean, min, max}]}"
+                "per measure {direction (lower_is_better | higher_is_better | null for sleep hours), n, mean, "
+                "median, min, max, daily: [{date, value}], rolling_7d: [{date, value}], "
+                "weekly: [{week_start, n, mean, min, max}]}"
             )
         }
     )
     baseline_comparison = fields.Dict(
         metadata={
             "description": (
-                "{baseline: {from, to, source}, current: {from, to}, measures: {name: {baseline_mean, "
-                "current_mean, change, percent_change, classification?, two_point_change?}}}"
+                "{baseline: {from, to, source}, current: {from, to, mixed_steps?: [dose_mg]}, comparable, "
+                "reason (windows_overlap | too_few_days | null), measures: {name: {baseline_mean, "
+                "current_mean, change, percent_change, classification? (0-10 measures), two_point_change?}}}"
             )
         }
     )
     doses = fields.Dict(
         metadata={
             "description": (
-                "{adherence: {planned_days, taken_days, fraction, longest_missed_streak}, levels: [{dose_mg, "
-                "from, to, days, days_excluded, pain_mean, pain_median, sleep_quality_mean, fatigue_mean}]}"
+                "{adherence: {planned_days, taken_days, fraction, longest_missed_streak, on_plan_days, "
+                "off_plan_days, extra_dose_days, skipped_days, unrecorded_days, recorded_fraction}, "
+                "levels: [{dose_mg, from, to, days, days_excluded, n_days, insufficient_data, pain_mean, "
+                "pain_median, sleep_quality_mean, fatigue_mean}]}"
             )
         }
     )
     side_effects = fields.Dict(
         metadata={
             "description": (
-                "per name {days_reported, first_date, last_date, max_severity, onset_days_after_dose_change, status}"
+                "per name ('other: <note>' for other) {days_reported, first_date, last_date, max_severity, "
+                "onset_days_after_dose_change, status, present_at_baseline, episodes: [{start, end, "
+                "days_reported, max_severity, dose_mg_at_onset, onset_days_after_step, status}]}"
             )
         }
     )

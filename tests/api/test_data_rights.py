@@ -160,7 +160,9 @@ def world(client, conn):
         target=receiver.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
     )
     with receiver:
-        for row in conn.execute("SELECT next_due_utc FROM reminders WHERE patient_id = ?", (pid,)).fetchall():
+        for row in conn.execute(
+            "SELECT next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc", (pid,)
+        ).fetchall():
             tick(conn, parse_utc_text(row[0]), receiver.config())
     assert any(MARK in req["json"]["body"] for req in receiver.requests), (
         "the dose reminder names the medication"
