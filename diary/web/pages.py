@@ -11,7 +11,7 @@ import secrets
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from diary import audit, auth, people, ratelimit
+from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
@@ -47,9 +47,19 @@ def csrf_token():
     return session["csrf"]
 
 
+# Measure labels and which way is better, from the one home of the measure list.
+MEASURE_LABELS = {m.name: m.label for m in measures.ALL}
+MEASURE_DIRECTIONS = {
+    m.name: {"lower_is_better": "higher is worse", "higher_is_better": "higher is better"}.get(
+        m.direction or ""
+    )
+    for m in measures.ALL
+}
+
+
 @bp.app_context_processor
 def _template_globals():
-    return {"csrf_token": csrf_token}
+    return {"csrf_token": csrf_token, "labels": MEASURE_LABELS, "directions": MEASURE_DIRECTIONS}
 
 
 def _check_csrf():
