@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 from diary import medications
 
 WINDOW: Final = timedelta(hours=12)
+_HALF_DAY_SECONDS: Final = WINDOW.total_seconds()
+_DAY_SECONDS: Final = 86400
+_SURE_SECONDS: Final = 11 * 3600
 _DAY: Final = timedelta(days=1)
 
 
@@ -36,7 +39,24 @@ def planned_day(taken_at: datetime, dose_time: time, zone: ZoneInfo) -> date:
     """Return the planned day a dose taken at the aware ``taken_at`` counts for."""
     if taken_at.tzinfo is None:
         raise ValueError("naive datetime")
-    local = taken_at.astimezone(zone).date()
+    local = taken_at.astimezone(zone)
+    # Fast path, by the wall clock. It is exact when the UTC offset at the dose equals the one
+    # at the chosen planned instant and the dose is well inside the window: another day's
+    # instant is then more than 24 h - 11 h - 2 h (the largest offset change) away. Otherwise
+    # the exact search over the three candidate days decides.
+    gap: float = (local.hour - dose_time.hour) * 3600 + (local.minute - dose_time.minute) * 60
+    gap += local.second - dose_time.second + (local.microsecond - dose_time.microsecond) / 1e6
+    day = local.date()
+    if gap > _HALF_DAY_SECONDS:
+        day, gap = day + _DAY, gap - _DAY_SECONDS
+    elif gap <= -_HALF_DAY_SECONDS:
+        day, gap = day - _DAY, gap + _DAY_SECONDS
+    if abs(gap) < _SURE_SECONDS and planned_instant(day, dose_time, zone).utcoffset() == local.utcoffset():
+        return day
+    return _nearest_day(taken_at, local.date(), dose_time, zone)
+
+
+def _nearest_day(taken_at: datetime, local: date, dose_time: time, zone: ZoneInfo) -> date:
     # (gap, day): the nearest planned instant wins, and on a tie the earlier day.
     near = [
         (gap, day)
@@ -53,10 +73,16 @@ class DayRule:
         self.identity = medications.identity(medication) if medication else None
         self.dose_time = parse_dose_time(dose_time) if dose_time else None
         self.zone = ZoneInfo(timezone)
+        # A diary repeats the same few medication names: decide each name once.
+        self._follows: dict[str | None, bool] = {}
 
     def follows_plan(self, medication: str | None) -> bool:
         """Say whether a dose of ``medication`` is a dose of the regimen's substance."""
-        return self.identity is not None and medications.identity(medication) == self.identity
+        known = self._follows.get(medication)
+        if known is None:
+            known = self.identity is not None and medications.identity(medication) == self.identity
+            self._follows[medication] = known
+        return known
 
     def day_of(self, dose: Mapping[str, Any]) -> date:
         """Return the day a dose row (``medication``, ``local_date``, ``taken_at``) counts for."""

@@ -186,6 +186,13 @@ def is_opioid(text: str | None) -> bool:
     return bool(opioids_in(resolve(text)))
 
 
+@functools.lru_cache(maxsize=4096)
+def words(text: str | None) -> str:
+    """Return a name's folded words and numbers, single-spaced (how two spellings compare)."""
+    return " ".join(token for phrase in phrases(text or "") for token in phrase)
+
+
+@functools.lru_cache(maxsize=4096)
 def identity(text: str | None) -> frozenset[str] | str:
     """Return what two medications must share to be the same: their substances, else their folded words.
 
@@ -195,7 +202,7 @@ def identity(text: str | None) -> frozenset[str] | str:
     resolved = resolve(text)
     if resolved.recognised:
         return resolved.substances
-    return " ".join(token for phrase in phrases(text or "") for token in phrase)
+    return words(text)
 
 
 def same_medication(a: str | None, b: str | None) -> bool:
@@ -220,7 +227,7 @@ def unrecognised(texts: Iterable[str | None]) -> list[str]:
     for text in texts:
         if not text or resolve(text).recognised:
             continue
-        key = " ".join(token for phrase in phrases(text) for token in phrase) or text.strip()
+        key = words(text) or text.strip()
         if key not in seen:
             seen.add(key)
             out.append(text)

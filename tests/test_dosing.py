@@ -1,6 +1,6 @@
 """The planned-day rule: which planned day a dose belongs to."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,3 +64,19 @@ def test_without_a_regimen_every_dose_keeps_its_local_date():
         "taken_at": datetime(2026, 1, 11, 0, 30, tzinfo=UTC).isoformat(),
     }
     assert rule.day_of(dose) == date(2026, 1, 11)
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
+@pytest.mark.parametrize("dose_time", [time(22, 0), time(0, 30), time(8, 15), time(2, 30)])
+def test_the_fast_path_agrees_with_the_exact_search_across_dst(zone, dose_time):
+    # Every 17 minutes through two weeks around each of the zone's 2026 offset changes.
+    tz = ZoneInfo(zone)
+    starts = [datetime(2026, 3, 22, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC)]
+    starts += [datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 28, tzinfo=UTC)]
+    for start in starts:
+        for k in range(0, 14 * 24 * 60, 17):
+            taken = start + timedelta(minutes=k)
+            local = taken.astimezone(tz).date()
+            assert dosing.planned_day(taken, dose_time, tz) == dosing._nearest_day(
+                taken, local, dose_time, tz
+            ), taken

@@ -269,6 +269,7 @@ def build_report(
     today_o = _ordinal(today) if today is not None else None
     side_effects = _side_effects(diary, in_period)
     windows = comparison_windows(diary)
+    comparison, worse = _baseline_comparison(diary, windows)
     report: Report = {
         "patient": {
             "id": patient["id"],
@@ -282,14 +283,14 @@ def build_report(
         "measures": (
             {m: _measure(m, in_period, lo, hi, names, _weeks(lo, hi)) for m in MEASURES} if series else None
         ),
-        "baseline_comparison": _baseline_comparison(diary, windows),
+        "baseline_comparison": comparison,
         "doses": {
             "adherence": _adherence(diary, today_o),
             "levels": [level for level, _ in _levels(diary, lag_days)],
         },
         "side_effects": side_effects,
     }
-    report["flags"] = _flags(report, diary, windows, in_period, [_ordinal(a) for a in appointments])
+    report["flags"] = _flags(report, diary, worse, in_period, [_ordinal(a) for a in appointments])
     return report
 
 
@@ -458,7 +459,8 @@ def window_values(diary: Diary, window: tuple[int, int] | None, name: str) -> li
     return values
 
 
-def _baseline_comparison(diary: Diary, windows: Windows) -> dict[str, Any]:
+def _baseline_comparison(diary: Diary, windows: Windows) -> tuple[dict[str, Any], list[str]]:
+    """Return the comparison's report part and the measures that got clinically worse (flags)."""
     shown = windows.baseline or windows.baseline_named
     baseline = {
         "from": _iso(shown[0]) if shown else None,
@@ -469,22 +471,24 @@ def _baseline_comparison(diary: Diary, windows: Windows) -> dict[str, Any]:
     mixed = _steps_in(diary, windows.current)
     if len(mixed) > 1:
         current["mixed_steps"] = mixed
-    compared = {
-        name: _compare(
+    compared, worse = {}, []
+    for name in MEASURES:
+        compared[name], worse_now = _compare(
             name,
             window_values(diary, windows.baseline, name),
             window_values(diary, windows.current, name),
             windows.comparable,
         )
-        for name in MEASURES
-    }
-    return {
+        if worse_now:
+            worse.append(name)
+    part = {
         "baseline": baseline,
         "current": current,
         "comparable": windows.comparable,
         "reason": windows.reason,
         "measures": compared,
     }
+    return part, worse
 
 
 def _steps_in(diary: Diary, window: tuple[int, int]) -> list[float | int]:
@@ -500,7 +504,7 @@ def _steps_in(diary: Diary, window: tuple[int, int]) -> list[float | int]:
 
 def _compare(
     name: str, base: Sequence[float | int], cur: Sequence[float | int], comparable: bool
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     b, c = _mean_exact(base), _mean_exact(cur)
     change = None if b is None or c is None else c - b
     percent = None if change is None or not b else change / b * 100
@@ -510,6 +514,7 @@ def _compare(
         "change": _round(change),
         "percent_change": _round(percent, 1),
     }
+    worse = False
     if name in DIRECTED:
         enough = comparable and len(base) >= MIN_WINDOW_DAYS and len(cur) >= MIN_WINDOW_DAYS
         if not enough or b is None or c is None:
@@ -519,7 +524,8 @@ def _compare(
             better, _ = _good_change(name, b, c)
             out["classification"] = classify_change(name, b, c)
             out["two_point_change"] = better >= FARRAR_POINTS
-    return out
+            worse = is_clinically_worse(name, b, c)
+    return out, worse
 
 
 def _good_change(name: str, baseline: Fraction, current: Fraction) -> tuple[Fraction, Fraction]:
@@ -792,8 +798,8 @@ def opioid_medications(diary: Diary) -> list[str]:
     texts = list(regimen.get("other_medications") or [])
     texts += [d["medication"] for d in sorted(diary.doses, key=lambda d: d["local_date"])]
     found, seen = [], set()
-    for text in texts:
-        folded = " ".join(token for phrase in medications.phrases(text) for token in phrase)
+    for text in dict.fromkeys(texts):  # a dose per night repeats the same few names
+        folded = medications.words(text)
         if folded not in seen and medications.is_opioid(text):
             seen.add(folded)
             found.append(text)
@@ -813,7 +819,7 @@ def severe_window(diary: Diary, appointments: Sequence[int]) -> tuple[int, int, 
 
 
 def _flags(
-    report: Report, diary: Diary, windows: Windows, in_period: list[tuple[int, Row]], appointments: list[int]
+    report: Report, diary: Diary, worse: list[str], in_period: list[tuple[int, Row]], appointments: list[int]
 ) -> list[dict[str, str]]:
     flags = []
     opioids = opioid_medications(diary)
@@ -826,14 +832,8 @@ def _flags(
             }
         )
     comparison = report["baseline_comparison"]["measures"]
-    for name in DIRECTED:
+    for name in worse:
         m = comparison[name]
-        if m["classification"] == "insufficient_data":
-            continue
-        b = _mean_exact(window_values(diary, windows.baseline, name))
-        c = _mean_exact(window_values(diary, windows.current, name))
-        if b is None or c is None or not is_clinically_worse(name, b, c):
-            continue
         measure = measures.BY_NAME[name]
         way = "up" if measure.direction == "lower_is_better" else "down"
         percent = f" ({m['percent_change']:+g}%)" if m["percent_change"] is not None else ""
