@@ -1,30 +1,19 @@
 """Analysis on hand-built diaries; every expected answer is worked out here."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
 from diary.measures import MEASURES
 from diary.reports import analysis
 from diary.reports.analysis import build_report, default_period, local_today
+from tests.reports.diaries import Days, codes, effect
 
 PATIENT = {"id": "p1", "display_name": "Test Patient", "timezone": "Europe/London"}
 D0 = date(2026, 3, 2)  # a Monday
 
 
-def day(n):
-    return (D0 + timedelta(days=n)).isoformat()
-
-
-def entry(n, **values):
-    row = dict.fromkeys(MEASURES)
-    row.update(date=day(n), side_effects=[], notes=None)
-    row.update(values)
-    return row
-
-
-def effect(name, severity="mild"):
-    return {"name": name, "severity": severity, "note": None}
+day, entry = Days(D0).day, Days(D0).entry
 
 
 def regimen(*steps, medication="naltrexone", other=()):
@@ -49,10 +38,6 @@ def dose(n, status="taken", medication="naltrexone", ug=1500):
 
 def report(entries, first, last, reg=None, doses=(), **kwargs):
     return build_report(PATIENT, reg, entries, list(doses), day(first), day(last), **kwargs)
-
-
-def codes(rep):
-    return [f["code"] for f in rep["flags"]]
 
 
 def pain_diary(baseline, current):

@@ -1,30 +1,18 @@
 """Issue 8's rules on the messy diaries real patients keep; every answer is worked out by hand here."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
-from diary.measures import MEASURES
 from diary.reports import analysis
 from diary.reports.analysis import build_report
+from tests.reports.diaries import Days, codes, effect
 
 PATIENT = {"id": "p1", "display_name": "Test Patient", "timezone": "Europe/London"}
 D0 = date(2026, 1, 5)  # a Monday, in GMT (UTC+0) until late March
 
 
-def day(n):
-    return (D0 + timedelta(days=n)).isoformat()
-
-
-def entry(n, **values):
-    row = dict.fromkeys(MEASURES)
-    row.update(date=day(n), side_effects=[], notes=None)
-    row.update(values)
-    return row
-
-
-def effect(name, severity="mild", note=None):
-    return {"name": name, "severity": severity, "note": note}
+day, entry = Days(D0).day, Days(D0).entry
 
 
 def regimen(*steps, medication="naltrexone", other=(), dose_time="22:00"):
@@ -51,10 +39,6 @@ def dose(n, at="22:00", medication="naltrexone", ug=4500, status="taken", next_d
 
 def report(entries, first, last, reg=None, doses=(), **kwargs):
     return build_report(PATIENT, reg, entries, list(doses), day(first), day(last), **kwargs)
-
-
-def codes(rep):
-    return [f["code"] for f in rep["flags"]]
 
 
 # -- 1. medication identity and the opioid check -------------------------------------------------
