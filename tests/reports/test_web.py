@@ -201,3 +201,59 @@ def _regimen_steps(client, creds):
         return [{"start_date": r[0]} for r in rows]
     finally:
         conn.close()
+
+
+def test_a_snapshot_stored_before_these_fields_existed_still_renders(web):
+    """Snapshots are immutable: one made by the earlier analysis lacks the new keys."""
+    import json
+
+    from diary import db as dbmod
+    from diary.reports import service
+
+    client, creds = web
+    login(client, creds)
+    conn = dbmod.connect(client.application.config["DATABASE"])
+    try:
+        patient = dict(conn.execute("SELECT * FROM patients WHERE id = ?", (creds["patient_id"],)).fetchone())
+        steps = _regimen_steps(client, creds)
+        from datetime import date, timedelta
+
+        start = date.fromisoformat(steps[0]["start_date"])
+        report, inputs = service.make_report(conn, patient, start, start + timedelta(days=40))
+        days = service.days_of(inputs)
+        # Back to the earlier shape.
+        del report["medications"], report["regimen"]["substances"]
+        for key in ("comparable", "reason"):
+            del report["baseline_comparison"][key]
+        report["baseline_comparison"]["current"].pop("mixed_steps", None)
+        adherence = report["doses"]["adherence"]
+        for key in ("on_plan_days", "off_plan_days", "extra_dose_days", "skipped_days", "unrecorded_days"):
+            del adherence[key]
+        del adherence["recorded_fraction"]
+        for level in report["doses"]["levels"]:
+            del level["n_days"], level["insufficient_data"]
+        for item in report["side_effects"].values():
+            del item["episodes"], item["present_at_baseline"]
+        for row in days:
+            for key in ("dose_status", "window", "comparable", "doses_taken"):
+                del row[key]
+            for effect in row["side_effects"]:
+                del effect["episode"]
+        with dbmod.write(conn):
+            conn.execute(
+                "INSERT INTO report_snapshots (id, patient_id, created_at, period_from, period_to, report)"
+                " VALUES ('old-one', ?, '2026-01-01T00:00:00+00:00', ?, ?, ?)",
+                (
+                    patient["id"],
+                    report["period"]["from"],
+                    report["period"]["to"],
+                    json.dumps({"report": report, "days": days}),
+                ),
+            )
+    finally:
+        conn.close()
+    r = client.get(f"/patients/{creds['patient_id']}/reports/old-one")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "Dose levels and adherence" in html and 'id="effects-h"' in html
+    assert "Not comparable" not in html
