@@ -102,7 +102,7 @@ def export_csv(args, patient_id):
 def export_fhir(args, patient_id):
     """Export the period as a FHIR R4 collection Bundle."""
     clinician, _, _, inputs, _ = clinician_report(patient_id, args)
-    bundle = service.fhir_bundle(inputs, to_utc_text(utcnow()))
+    bundle = service.fhir_bundle(auth.app_conn(), inputs, to_utc_text(utcnow()))
     _audited(clinician, "export_fhir", patient_id)
     return _json(bundle, fhir.FHIR_MIMETYPE)
 

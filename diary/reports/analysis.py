@@ -164,6 +164,9 @@ class Diary:
     doses: list[Row]
     # Doses of the followed medication by the (planned) day they count for.
     plan_doses: dict[int, list[Row]] = field(default_factory=dict)
+    # Per planned day: total taken (ug) and how many taken doses of the followed medication.
+    taken_ug: dict[int, int] = field(default_factory=dict)
+    taken_n: dict[int, int] = field(default_factory=dict)
     # Days with any dose of any medication counted for them.
     dosed_days: set[int] = field(default_factory=set)
     step_starts: list[int] = field(default_factory=list)
@@ -235,6 +238,9 @@ def prepare(
         diary.dosed_days.add(o)
         if rule.follows_plan(dose["medication"]):
             diary.plan_doses.setdefault(o, []).append(dose)
+            if dose["status"] == "taken":
+                diary.taken_ug[o] = diary.taken_ug.get(o, 0) + dose["amount_ug"]
+                diary.taken_n[o] = diary.taken_n.get(o, 0) + 1
     return diary
 
 
@@ -267,7 +273,8 @@ def build_report(
     in_period = diary.in_period()
     names = [_iso(o) for o in range(lo, hi + 1)]
     today_o = _ordinal(today) if today is not None else None
-    side_effects = _side_effects(diary, in_period)
+    effect_names = side_effect_names(in_period)
+    side_effects = _side_effects(diary, in_period, effect_names)
     windows = comparison_windows(diary)
     comparison, worse = _baseline_comparison(diary, windows)
     report: Report = {
@@ -290,7 +297,9 @@ def build_report(
         },
         "side_effects": side_effects,
     }
-    report["flags"] = _flags(report, diary, worse, in_period, [_ordinal(a) for a in appointments])
+    report["flags"] = _flags(
+        report, diary, worse, in_period, effect_names, [_ordinal(a) for a in appointments]
+    )
     return report
 
 
@@ -574,7 +583,7 @@ def planned_range(diary: Diary, today: int | None) -> tuple[int, int]:
     if not diary.steps:
         return diary.hi + 1, diary.hi
     start = max(diary.lo, diary.steps[0][0])
-    taken_today = any(d["status"] == "taken" for d in diary.plan_doses.get(diary.hi, ()))
+    taken_today = diary.hi in diary.taken_n
     # Today's dose is not missed until today is over.
     end = diary.hi - 1 if diary.hi == today and not taken_today else diary.hi
     return start, end
@@ -582,11 +591,10 @@ def planned_range(diary: Diary, today: int | None) -> tuple[int, int]:
 
 def dose_status(diary: Diary, ordinal: int, planned_ug: int) -> str:
     """Return what happened on a planned day: on_plan, off_plan, skipped, missed or unrecorded."""
-    day_doses = diary.plan_doses.get(ordinal, ())
-    taken = [d for d in day_doses if d["status"] == "taken"]
-    if taken:
-        return "on_plan" if sum(d["amount_ug"] for d in taken) == planned_ug else "off_plan"
-    if day_doses:
+    taken = diary.taken_ug.get(ordinal)
+    if taken is not None:
+        return "on_plan" if taken == planned_ug else "off_plan"
+    if ordinal in diary.plan_doses:
         return "skipped"
     entry = diary.by_day.get(ordinal)
     if ordinal in diary.dosed_days or (entry is not None and _has_content(entry)):
@@ -596,7 +604,7 @@ def dose_status(diary: Diary, ordinal: int, planned_ug: int) -> str:
 
 def taken_count(diary: Diary, ordinal: int) -> int:
     """Return how many taken doses of the followed medication count for a day."""
-    return sum(1 for d in diary.plan_doses.get(ordinal, ()) if d["status"] == "taken")
+    return diary.taken_n.get(ordinal, 0)
 
 
 def _adherence(diary: Diary, today: int | None) -> dict[str, Any]:
@@ -749,8 +757,7 @@ def _present_at_baseline(diary: Diary, key: str) -> bool | None:
     return False if logged else None
 
 
-def _side_effects(diary: Diary, in_period: list[tuple[int, Row]]) -> dict[str, Any]:
-    names = side_effect_names(in_period)
+def _side_effects(diary: Diary, in_period: list[tuple[int, Row]], names: dict[str, str]) -> dict[str, Any]:
     reports: dict[str, list[tuple[int, int]]] = {key: [] for key in names}
     for o, entry in in_period:
         for effect in entry.get("side_effects") or ():
@@ -819,7 +826,12 @@ def severe_window(diary: Diary, appointments: Sequence[int]) -> tuple[int, int, 
 
 
 def _flags(
-    report: Report, diary: Diary, worse: list[str], in_period: list[tuple[int, Row]], appointments: list[int]
+    report: Report,
+    diary: Diary,
+    worse: list[str],
+    in_period: list[tuple[int, Row]],
+    names: dict[str, str],
+    appointments: list[int],
 ) -> list[dict[str, str]]:
     flags = []
     opioids = opioid_medications(diary)
@@ -856,7 +868,6 @@ def _flags(
             }
         )
     start, end, last_visit = severe_window(diary, appointments)
-    names = side_effect_names(in_period)
     severe = []
     for o, entry in in_period:
         if start <= o <= end:
@@ -912,12 +923,12 @@ def daily_rows(
     for o in range(diary.lo, diary.hi + 1):
         entry = diary.by_day.get(o) or {}
         step = diary.step_at(o)
-        taken = [d for d in diary.plan_doses.get(o, ()) if d["status"] == "taken"]
+        taken_ug = diary.taken_ug.get(o)
         row: dict[str, Any] = {"date": _iso(o)}
         for name in MEASURES:
             row[name] = entry.get(name)
-        row["dose_taken_mg"] = ug_to_mg(sum(d["amount_ug"] for d in taken)) if taken else None
-        row["doses_taken"] = len(taken)
+        row["dose_taken_mg"] = ug_to_mg(taken_ug) if taken_ug is not None else None
+        row["doses_taken"] = taken_count(diary, o)
         row["planned_dose_mg"] = ug_to_mg(step[1]) if step else None
         row["dose_status"] = dose_status(diary, o, step[1]) if step and start <= o <= end else None
         row["window"] = _window_name(windows, o)

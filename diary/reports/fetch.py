@@ -22,7 +22,6 @@ ENTRY_COLUMNS = (
     "sleep_hours",
     "side_effects",
     "notes",
-    "updated_at",
 )
 DOSE_COLUMNS = ("id", "medication", "amount_ug", "local_date", "status", "taken_at")
 _RECORD_SQL = (
@@ -109,6 +108,15 @@ def load_doses(conn, patient_id, period_from, period_to):
         .fetchall()
     )
     return [dict(zip(DOSE_COLUMNS, row)) for row in rows]
+
+
+def entry_versions(conn, patient_id, period_from, period_to):
+    """Return date -> when the stored version of each live entry of the period was written (FHIR issued)."""
+    rows = _plain_cursor(conn).execute(
+        "SELECT date, updated_at FROM entries WHERE patient_id = ? AND deleted = 0 AND date BETWEEN ? AND ?",
+        (patient_id, period_from, period_to),
+    )
+    return dict(rows.fetchall())
 
 
 def load_inputs(conn, patient, period_from, period_to):

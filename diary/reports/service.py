@@ -37,7 +37,7 @@ def days_of(inputs):
     )
 
 
-def fhir_bundle(inputs, generated_at_text):
+def fhir_bundle(conn, inputs, generated_at_text):
     """Return the FHIR Bundle of the report made from these inputs."""
     report = inputs["report"]
     period = report["period"]
@@ -50,7 +50,7 @@ def fhir_bundle(inputs, generated_at_text):
         days_of(inputs),
         generated_at_text,
         external_ref=inputs["patient"].get("external_ref"),
-        issued={e["date"]: e.get("updated_at") for e in inputs["entries"]},
+        issued=fetch.entry_versions(conn, inputs["patient"]["id"], period["from"], period["to"]),
     )
 
 
