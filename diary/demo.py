@@ -1,4 +1,12 @@
-"""Believable demo data: one clinic, one clinician, one LDN patient with 120 days of diary."""
+"""Believable demo data: one clinic, one clinician, one LDN patient with 120 days of diary.
+
+The diary is messy the way real ones are, so the report's rules show: the
+regimen is named "LDN" and doses are logged as "LDN" or "Naltrexone 4.5mg";
+some bedtime doses are taken after midnight (00:15-01:00, counted for the
+evening before); one night at the wrong amount; a headache already present
+before treatment; vivid dreams that stop and come back on a later step; and an
+"other" side effect written two ways.
+"""
 
 import random
 import uuid
@@ -20,7 +28,12 @@ BASELINE_DAYS = 14
 # Naltrexone titration: 1.5 mg, 3 mg, 4.5 mg, two weeks apart, at bedtime.
 STEPS_UG = (1500, 3000, 4500)
 DOSE_TIME = "22:00"
+MEDICATION = "LDN"
 MISSED_FRACTION = 0.08
+# Nights whose dose is taken after midnight (minutes past 00:00 of the next day).
+LATE_FRACTION = 0.12
+# The one night a different amount was taken (days after the diary starts).
+WRONG_AMOUNT_DAY, WRONG_AMOUNT_UG = 70, 1500
 
 
 def demo_credentials(conn):
@@ -36,7 +49,11 @@ def demo_credentials(conn):
 
 
 def diary_days(today, seed=2026):
-    """Plan the demo diary as plain data: (day, entry or None, dose_ug or None) per day."""
+    """Plan the demo diary as plain data: (day, entry or None, dose or None) per day.
+
+    A dose is ``{ug, status, minutes_late, medication}``: ``minutes_late`` past
+    the 22:00 dose time (90-180 is 00:00-01:00 the next day).
+    """
     rng = random.Random(seed)
     start = today - timedelta(days=DAYS - 1)
     plan = []
@@ -44,20 +61,27 @@ def diary_days(today, seed=2026):
         day = start + timedelta(days=i)
         step = (i - BASELINE_DAYS) // 14 if i >= BASELINE_DAYS else None
         dose_ug = STEPS_UG[min(step, len(STEPS_UG) - 1)] if step is not None else None
-        if rng.random() < MISSED_FRACTION:
-            plan.append((day, None, dose_ug, False))
+        if rng.random() < MISSED_FRACTION and i != WRONG_AMOUNT_DAY:
+            plan.append((day, None, None))
             continue
         # Pain eases from about 7 toward 4 over the treatment weeks.
         progress = max(0.0, min(1.0, (i - BASELINE_DAYS) / (DAYS - BASELINE_DAYS - 20)))
         pain = round(7 - 3 * progress + rng.gauss(0, 0.7))
         pain = max(0, min(10, pain))
         side_effects = []
-        if BASELINE_DAYS <= i < BASELINE_DAYS + 10 and rng.random() < 0.7:
+        # Vivid dreams on the first step, gone, then back when the dose goes up to 4.5 mg.
+        first_step = BASELINE_DAYS <= i < BASELINE_DAYS + 10
+        last_step_start = BASELINE_DAYS + 28 <= i < BASELINE_DAYS + 35
+        if (first_step or last_step_start) and rng.random() < 0.7:
             side_effects.append(
                 {"name": "vivid_dreams", "severity": rng.choice(["mild", "moderate"]), "note": None}
             )
-        if rng.random() < 0.06:
+        # A headache the patient already had before treatment.
+        if (i < BASELINE_DAYS and rng.random() < 0.5) or rng.random() < 0.06:
             side_effects.append({"name": "headache", "severity": "mild", "note": None})
+        if 60 <= i < 68 and rng.random() < 0.8:
+            note = "dry mouth" if i < 64 else "Dry mouth "
+            side_effects.append({"name": "other", "severity": "mild", "note": note})
         entry = {
             "pain": pain,
             "pain_worst": max(pain, min(10, pain + rng.choice([1, 1, 2, 2, 3]))),
@@ -69,7 +93,16 @@ def diary_days(today, seed=2026):
             "side_effects": side_effects,
             "notes": None,
         }
-        plan.append((day, entry, dose_ug, rng.random() < 0.96))
+        dose = None
+        if dose_ug is not None:
+            late = rng.random() < LATE_FRACTION
+            dose = {
+                "ug": WRONG_AMOUNT_UG if i == WRONG_AMOUNT_DAY else dose_ug,
+                "status": "taken" if rng.random() < 0.96 or i == WRONG_AMOUNT_DAY else "skipped",
+                "minutes_late": rng.randint(135, 180) if late else rng.randint(-20, 20),
+                "medication": "Naltrexone 4.5mg" if rng.random() < 0.2 else MEDICATION,
+            }
+        plan.append((day, entry, dose))
     return plan
 
 
@@ -99,33 +132,36 @@ def load_demo(conn, now, code_days=7):
             conn,
             patient["id"],
             {
-                "medication": "naltrexone",
+                "medication": MEDICATION,
                 "dose_time": DOSE_TIME,
                 "steps": steps,
-                "other_medications": ["amitriptyline"],
+                "other_medications": ["Amitriptyline 10mg at night"],
             },
             now,
         )
         schedule.ensure_default_reminders(conn, patient["id"], now)
         seq = next_seq(conn)
         hour, minute = map(int, DOSE_TIME.split(":"))
-        for day, entry, dose_ug, took_dose in plan:
+        for day, entry, dose in plan:
             evening = datetime.combine(day, time(21, 30), tzinfo=zone)
             if entry is not None:
                 records.upsert_entry(
                     conn, patient["id"], day.isoformat(), dict(entry, recorded_at=evening), now, seq
                 )
-            if dose_ug is not None and entry is not None:
-                taken_at = datetime.combine(day, time(hour, minute), tzinfo=zone)
+            if dose is None:
+                continue
+            planned = datetime.combine(day, time(hour, minute), tzinfo=zone)
+            taken_at = planned + timedelta(minutes=dose["minutes_late"])
+            if taken_at <= now:  # tonight's dose is not logged before it is taken
                 records.upsert_dose(
                     conn,
                     patient["id"],
                     str(uuid.UUID(int=random.Random(str(day)).getrandbits(128))),
                     {
-                        "medication": "naltrexone",
-                        "amount_mg": dose_ug,
+                        "medication": dose["medication"],
+                        "amount_mg": dose["ug"],
                         "taken_at": taken_at,
-                        "status": "taken" if took_dose else "skipped",
+                        "status": dose["status"],
                         "note": None,
                         "recorded_at": taken_at,
                     },

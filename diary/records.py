@@ -8,10 +8,7 @@ import json
 from datetime import timedelta, timezone
 
 from diary.clock import local_date, parse_utc_text, to_utc_text
-from diary.schemas.diary import MEASURES
-
-SCORES = MEASURES[:-1]
-
+from diary.measures import MEASURES
 
 # -- pure rules ---------------------------------------------------------------
 

@@ -78,7 +78,7 @@ def get_report(args, patient):
 def export_csv(args, patient):
     """Export the period's days as CSV (one row per day)."""
     _, inputs, (start, end) = _report(patient, args)
-    text = csv_export.render_csv(service.days_of(inputs, start, end))
+    text = csv_export.render_csv(service.days_of(inputs))
     filename = f"diary-{patient['id']}-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -92,8 +92,8 @@ def export_csv(args, patient):
 @clinic_patient("export_fhir")
 def export_fhir(args, patient):
     """Export the period as a FHIR R4 collection Bundle."""
-    report, inputs, _ = _report(patient, args)
-    bundle = fhir.render_bundle(report, inputs["doses"], to_utc_text(utcnow()))
+    _, inputs, _ = _report(patient, args)
+    bundle = service.fhir_bundle(auth.app_conn(), inputs, to_utc_text(utcnow()))
     return _json(bundle, fhir.FHIR_MIMETYPE)
 
 

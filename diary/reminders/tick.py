@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import date, timedelta
 
-from diary import clock
+from diary import clock, dosing
 from diary import db as dbmod
 from diary.clock import parse_utc_text, to_utc_text
 from diary.reminders import rules
@@ -130,7 +130,7 @@ def _claim_reminder(conn, row, now, now_text, grace, channels, counts):
 
 
 def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, channels, counts):
-    if _already_done(conn, row["kind"], row["patient_id"], local_date):
+    if _already_done(conn, row["kind"], row["patient_id"], local_date, row["timezone"]):
         status = "skipped_done"
     elif now - due > grace:
         status = "expired"
@@ -172,13 +172,25 @@ def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, ch
         counts[status] += 1
 
 
-def _already_done(conn, kind, patient_id, local_date):
+def _already_done(conn, kind, patient_id, local_date, timezone):
     if kind == "diary":
         sql = "SELECT 1 FROM entries WHERE patient_id = ? AND date = ? AND deleted = 0"
-    else:
-        # Taken or skipped: either way the patient has dealt with the dose.
-        sql = "SELECT 1 FROM doses WHERE patient_id = ? AND local_date = ? AND deleted = 0 LIMIT 1"
-    return conn.execute(sql, (patient_id, local_date)).fetchone() is not None
+        return conn.execute(sql, (patient_id, local_date)).fetchone() is not None
+    # Taken or skipped: either way the patient has dealt with the dose. Which planned
+    # day a dose counts for is the report's rule (a 00:30 dose is the evening before's).
+    regimen = conn.execute(
+        "SELECT medication, dose_time FROM regimens WHERE patient_id = ?", (patient_id,)
+    ).fetchone()
+    day = date.fromisoformat(local_date)
+    doses = conn.execute(
+        "SELECT medication, local_date, taken_at FROM doses WHERE patient_id = ? AND deleted = 0"
+        " AND local_date BETWEEN ? AND ?",
+        (patient_id, (day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat()),
+    ).fetchall()
+    if regimen is None:
+        return any(d["local_date"] == local_date for d in doses)
+    rule = dosing.DayRule(regimen["medication"], regimen["dose_time"], timezone)
+    return dosing.dose_logged_for(rule, day, doses)
 
 
 def _text(conn, row, wall, local_date):

@@ -13,6 +13,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from diary import measures
+
 WIDTH, HEIGHT = 720, 150
 LEFT, RIGHT, TOP, BOTTOM = 72, 18, 18, 20
 DAILY_COLOUR = "#6b7280"
@@ -22,13 +24,20 @@ SEVERITY_COLOURS = {"mild": "#fcd34d", "moderate": "#f97316", "severe": "#b91c1c
 # Taller marks for worse severities, so the timeline reads without colour too.
 SEVERITY_HEIGHT = {"mild": 0.45, "moderate": 0.7, "severe": 1.0}
 
-LINE_CHARTS = (
-    ("pain", "Pain", "0 none - 10 worst; lower is better", 0, 10),
-    ("sleep_quality", "Sleep quality", "0 very poor - 10 very good", 0, 10),
-    ("sleep_hours", "Sleep duration", "hours", 0, 12),
-    ("mood", "Mood", "0 very low - 10 very good", 0, 10),
-    ("fatigue", "Fatigue", "0 none - 10 exhausted; lower is better", 0, 10),
+# Charted measures in page order; titles and scales come from the one home of the measures.
+# Sleep hours are drawn to 12 h: more than 12 would squash every real night into the bottom half.
+LINE_CHARTS = tuple(
+    (name, measures.BY_NAME[name].label, measures.BY_NAME[name].scale, 0, 12 if name == "sleep_hours" else 10)
+    for name in ("pain", "sleep_quality", "sleep_hours", "mood", "fatigue")
 )
+# Adherence strip: (colour, tall) per planned-day status; tall marks are days a dose was taken.
+DOSE_MARKS = {
+    "on_plan": ("#15803d", True),
+    "off_plan": ("#b45309", True),
+    "skipped": ("#dc2626", False),
+    "missed": ("#dc2626", False),
+    "unrecorded": ("#9ca3af", False),
+}
 
 
 class _Axis:
@@ -254,9 +263,13 @@ def adherence_chart(report, days):
     for day in days:
         if day["planned_dose_mg"] is None:
             continue
+        status = day.get("dose_status")  # absent from snapshots stored before it existed
+        if status is None and "dose_status" in day:
+            continue  # today, before its dose is due
         taken = day["dose_taken_mg"] is not None
+        colour, tall = DOSE_MARKS.get(status, ("#15803d", True) if taken else ("#dc2626", False))
         x = _fmt(axis.x(day["date"]) - width / 2)
-        colour, y, h = ("#15803d", TOP, 22) if taken else ("#dc2626", TOP + 14, 8)
+        y, h = (TOP, 22) if tall else (TOP + 14, 8)
         parts.append(f'<rect x="{x}" y="{y}" width="{_fmt(width)}" height="{h}" fill="{colour}"/>')
         monday = date.fromordinal(
             date.fromisoformat(day["date"]).toordinal() - date.fromisoformat(day["date"]).weekday()
@@ -269,7 +282,8 @@ def adherence_chart(report, days):
         summary = (
             f"Doses taken on {adherence['taken_days']} of {adherence['planned_days']} planned days "
             f"({round(adherence['fraction'] * 100)}%); longest run of missed days "
-            f"{adherence['longest_missed_streak']}. Tall green marks: taken; short red marks: missed."
+            f"{adherence['longest_missed_streak']}. Tall marks: taken (green at the planned amount, "
+            "amber at another); short marks: red skipped or missed, grey nothing recorded."
         )
     else:
         summary = "No planned doses in this period (no regimen step in force)."

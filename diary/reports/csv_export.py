@@ -2,11 +2,24 @@
 
 Columns, named like the API fields:
 ``date, pain, pain_worst, fatigue, mood, sleep_quality, function, sleep_hours,
-dose_taken_mg, planned_dose_mg, side_effects, notes``.
+dose_taken_mg, doses_taken, planned_dose_mg, dose_status, window, comparable,
+side_effects, side_effect_episodes, notes``.
 - A day without an entry has empty measure cells (missing, never zero).
-- ``dose_taken_mg``: total taken of the regimen's medication that local day; empty when none.
+- ``dose_taken_mg``: total taken of the regimen's medication for that planned day
+  (a bedtime dose taken after midnight counts for the evening before); empty when none.
+  ``doses_taken``: how many taken doses (more than 1: an extra dose).
 - ``planned_dose_mg``: the regimen step in force that day; empty before the first step.
-- ``side_effects``: ``name:severity`` pairs joined by ``;`` (``headache:mild;vivid_dreams:moderate``).
+- ``dose_status`` on planned days: ``on_plan`` (the planned amount), ``off_plan``
+  (another amount), ``skipped``, ``missed`` (the day was recorded, no dose) or
+  ``unrecorded`` (nothing at all logged); empty on other days and for today
+  before its dose.
+- ``window``: ``baseline`` or ``current`` for the days of the report's comparison
+  windows; ``comparable``: ``true``/``false`` on those days (false: the windows
+  cannot be compared, see the report's ``baseline_comparison.reason``).
+- ``side_effects``: ``name:severity`` pairs joined by ``;``
+  (``headache:mild;other: itching:moderate``; an ``other`` side effect is named
+  by its note, as in the report); ``side_effect_episodes``: ``name:episode``
+  pairs, the episode's number in the report's ``side_effects[name].episodes``.
 - ``notes``: the patient's free text; a note starting with ``= + - @`` gets a leading
   apostrophe so a spreadsheet shows it as text instead of running it as a formula
   (OWASP "CSV Injection").
@@ -16,13 +29,20 @@ Comma separated, RFC 4180 quoting, UTF-8 without BOM, CRLF line ends.
 import csv
 import io
 
-from diary.reports.analysis import MEASURES
+from diary.measures import MEASURES
 
-COLUMNS = ("date",) + MEASURES + ("dose_taken_mg", "planned_dose_mg", "side_effects", "notes")
+COLUMNS = (
+    ("date",)
+    + MEASURES
+    + ("dose_taken_mg", "doses_taken", "planned_dose_mg", "dose_status", "window", "comparable")
+    + ("side_effects", "side_effect_episodes", "notes")
+)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return "" if value is None else value
 
 
@@ -38,14 +58,22 @@ def render_csv(days):
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for day in days:
-        effects = ";".join(f"{s['name']}:{s['severity']}" for s in day["side_effects"])
+        # A ';' inside an other side effect's note would split the pair.
+        named = [(s["name"].replace(";", ","), s) for s in day["side_effects"]]
+        effects = ";".join(f"{name}:{s['severity']}" for name, s in named)
+        episodes = ";".join(f"{name}:{s['episode']}" for name, s in named if s.get("episode"))
         writer.writerow(
             [day["date"]]
             + [_cell(day[m]) for m in MEASURES]
             + [
                 _cell(day["dose_taken_mg"]),
+                _cell(day["doses_taken"] or None),
                 _cell(day["planned_dose_mg"]),
+                _cell(day["dose_status"]),
+                _cell(day["window"]),
+                _cell(day["comparable"]),
                 effects,
+                episodes,
                 _cell(_safe_text(day["notes"])),
             ]
         )

@@ -23,6 +23,12 @@ ENTRY_COLUMNS = (
     "notes",
 )
 DOSE_COLUMNS = ("id", "medication", "amount_ug", "local_date", "status", "taken_at")
+_RECORD_SQL = (
+    "SELECT p.created_at, "
+    "(SELECT min(date) FROM entries WHERE patient_id = p.id AND deleted = 0), "
+    "(SELECT min(local_date) FROM doses WHERE patient_id = p.id AND deleted = 0) "
+    "FROM patients p WHERE p.id = ?"
+)
 
 
 def _plain_cursor(conn):
@@ -32,15 +38,25 @@ def _plain_cursor(conn):
     return cur
 
 
-def entry_windows(conn, patient_id, regimen, period_from, period_to):
+def record_dates(conn, patient):
+    """Return (record start, first entry date text or None) of a patient.
+
+    The record begins on the earlier of the local day the patient was created
+    and their first diary entry or dose, so a backfilled paper diary still counts.
+    """
+    created_at, first_entry, first_dose = conn.execute(_RECORD_SQL, (patient["id"],)).fetchone()
+    created = local_date(parse_utc_text(created_at), patient["timezone"])
+    days = [created] + [date.fromisoformat(d) for d in (first_entry, first_dose) if d is not None]
+    return min(days), first_entry
+
+
+def entry_windows(regimen, first_entry, period_from, period_to):
     """Return the (from, to) date windows whose entries a report needs: period and baseline."""
     windows = [(period_from, period_to)]
     pre = analysis.pre_treatment_window(regimen)
     if pre is not None and pre[0] <= period_to:
         windows.append((pre[0], min(pre[1], period_to)))
-    first = conn.execute(
-        "SELECT min(date) FROM entries WHERE patient_id = ? AND deleted = 0", (patient_id,)
-    ).fetchone()[0]
+    first = first_entry
     if first is not None and first < period_from.isoformat():
         start = date.fromisoformat(first)
         windows.append((start, min(start + timedelta(days=analysis.BASELINE_DAYS - 1), period_to)))
@@ -72,32 +88,53 @@ def load_entries(conn, patient_id, windows):
 
 
 def load_doses(conn, patient_id, period_from, period_to):
-    """Load the live doses of a patient whose local date lies in the period."""
+    """Load the live doses of a patient that can count for a day of the period.
+
+    A day either side too: a bedtime dose taken after midnight counts for the
+    evening before (``diary.dosing``), so the analysis sorts them out.
+    """
     rows = (
         _plain_cursor(conn)
         .execute(
             f"SELECT {', '.join(DOSE_COLUMNS)} FROM doses WHERE patient_id = ? AND deleted = 0 "
             "AND local_date BETWEEN ? AND ? ORDER BY local_date, taken_at",
-            (patient_id, period_from.isoformat(), period_to.isoformat()),
+            (
+                patient_id,
+                (period_from - timedelta(days=1)).isoformat(),
+                (period_to + timedelta(days=1)).isoformat(),
+            ),
         )
         .fetchall()
     )
     return [dict(zip(DOSE_COLUMNS, row)) for row in rows]
 
 
+def entry_versions(conn, patient_id, period_from, period_to):
+    """Return date -> when the stored version of each live entry of the period was written (FHIR issued)."""
+    rows = _plain_cursor(conn).execute(
+        "SELECT date, updated_at FROM entries WHERE patient_id = ? AND deleted = 0 AND date BETWEEN ? AND ?",
+        (patient_id, period_from, period_to),
+    )
+    return dict(rows.fetchall())
+
+
 def load_inputs(conn, patient, period_from, period_to):
     """Load everything build_report needs for a patient row and an inclusive period."""
     regimen = people.get_regimen(conn, patient["id"])
-    windows = entry_windows(conn, patient["id"], regimen, period_from, period_to)
+    record_start, first_entry = record_dates(conn, patient)
+    windows = entry_windows(regimen, first_entry, period_from, period_to)
     return {
         "patient": {
             "id": patient["id"],
             "display_name": patient["display_name"],
             "timezone": patient["timezone"],
+            "external_ref": patient.get("external_ref"),
         },
         "regimen": regimen,
         "entries": load_entries(conn, patient["id"], windows),
         "doses": load_doses(conn, patient["id"], period_from, period_to),
+        "record_start": record_start,
+        "appointments": appointment_days(conn, patient["id"], patient["timezone"]),
     }
 
 
@@ -120,6 +157,11 @@ def resolve_period(conn, patient, period_from, period_to, now):
     start = period_from or (
         default_from if default_from <= end else end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
     )
+    # Days before the patient's record began are neither missing nor counted.
+    record_start, _ = record_dates(conn, patient)
+    if end < record_start:
+        raise ValidationError({"to": [f"The patient's record begins on {record_start.isoformat()}."]})
+    start = max(start, record_start)
     # With one end given, the default other end can leave the period upside down or
     # too long (from alone, in the future or decades back): refuse, never crash or churn.
     if start > end:

@@ -3,8 +3,7 @@
 import orjson
 
 from diary.clock import local_date
-from diary.reports import analysis, fetch
-from diary.reports.opioids import opioid_terms
+from diary.reports import analysis, fetch, fhir
 
 
 def make_report(
@@ -12,7 +11,7 @@ def make_report(
 ):
     """Return (report, inputs) for a patient row and an inclusive period, as seen at ``now``."""
     inputs = fetch.load_inputs(conn, patient, period_from, period_to)
-    today = local_date(now, patient["timezone"]) if now is not None else None
+    inputs["today"] = local_date(now, patient["timezone"]) if now is not None else None
     report = analysis.build_report(
         inputs["patient"],
         inputs["regimen"],
@@ -21,16 +20,38 @@ def make_report(
         period_from,
         period_to,
         lag_days=lag_days,
-        opioids=opioid_terms(),
-        today=today,
+        today=inputs["today"],
         series=series,
+        record_start=inputs["record_start"],
+        appointments=inputs["appointments"],
     )
+    # The per-day rows follow this report's own windows, episodes and planned days.
+    inputs["report"] = report
     return report, inputs
 
 
-def days_of(inputs, period_from, period_to):
-    """Return the per-day rows of the same inputs (CSV, charts)."""
-    return analysis.daily_rows(inputs["regimen"], inputs["entries"], inputs["doses"], period_from, period_to)
+def days_of(inputs):
+    """Return the per-day rows of the report made from these inputs (CSV, charts)."""
+    return analysis.daily_rows(
+        inputs["report"], inputs["regimen"], inputs["entries"], inputs["doses"], inputs["today"]
+    )
+
+
+def fhir_bundle(conn, inputs, generated_at_text):
+    """Return the FHIR Bundle of the report made from these inputs."""
+    report = inputs["report"]
+    period = report["period"]
+    diary = analysis.prepare(
+        inputs["patient"], inputs["regimen"], inputs["entries"], inputs["doses"], period["from"], period["to"]
+    )
+    return fhir.render_bundle(
+        report,
+        diary.doses,
+        days_of(inputs),
+        generated_at_text,
+        external_ref=inputs["patient"].get("external_ref"),
+        issued=fetch.entry_versions(conn, inputs["patient"]["id"], period["from"], period["to"]),
+    )
 
 
 def to_json(obj):

@@ -15,7 +15,7 @@ UPCOMING_HOURS = 24
 def build_document(conn, patient, period_from, period_to, lag_days, now):
     """Return the stored form of a snapshot: the report, as seen at ``now``, and its per-day rows."""
     report, inputs = service.make_report(conn, patient, period_from, period_to, lag_days, now)
-    return {"report": report, "days": service.days_of(inputs, period_from, period_to)}
+    return {"report": report, "days": service.days_of(inputs)}
 
 
 def store_snapshot(conn, patient_id, document, now, created_by=None, appointment_id=None):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from diary.measures import BY_NAME, MEASURES
 from diary.schemas.common import (
     OPTIONAL,
     ClientUUID,
@@ -33,7 +34,6 @@ SIDE_EFFECT_NAMES = (
     "other",
 )
 SEVERITIES = ("mild", "moderate", "severe")
-MEASURES = ("pain", "pain_worst", "fatigue", "mood", "sleep_quality", "function", "sleep_hours")
 MAX_NOTES = 2000
 
 
@@ -56,13 +56,20 @@ def _two_decimals(value):
 class EntryFields(Strict):
     """The body of one diary day; every measure is optional."""
 
-    pain = Score(metadata={"description": "Average pain today, 0 none - 10 worst imaginable."})
-    pain_worst = Score(metadata={"description": "Worst pain today, 0-10."})
-    fatigue = Score(metadata={"description": "0 none - 10 exhausted."})
-    mood = Score(metadata={"description": "0 very low - 10 very good (higher is better)."})
-    sleep_quality = Score(metadata={"description": "0 very poor - 10 very good."})
-    function = Score(metadata={"description": "Daily function, 0 unable - 10 fully able."})
-    sleep_hours = StrictFloat(allow_none=True, validate=[validate.Range(0, 24), _two_decimals])
+    pain = Score(metadata={"description": BY_NAME["pain"].description})
+    pain_worst = Score(metadata={"description": BY_NAME["pain_worst"].description})
+    fatigue = Score(metadata={"description": BY_NAME["fatigue"].description})
+    mood = Score(metadata={"description": BY_NAME["mood"].description})
+    sleep_quality = Score(metadata={"description": BY_NAME["sleep_quality"].description})
+    function = Score(metadata={"description": BY_NAME["function"].description})
+    sleep_hours = StrictFloat(
+        allow_none=True,
+        validate=[
+            validate.Range(BY_NAME["sleep_hours"].minimum, BY_NAME["sleep_hours"].maximum),
+            _two_decimals,
+        ],
+        metadata={"description": BY_NAME["sleep_hours"].description},
+    )
     side_effects = fields.List(
         fields.Nested(SideEffectSchema),
         load_default=list,

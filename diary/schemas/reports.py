@@ -5,11 +5,13 @@ dicts the analysis builds: dumping a 730-day report per data point through
 nested schemas cost 39-57x the SQL fetch (docs/ARCHITECTURE.md, Reports).
 """
 
+import copy
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from diary.measures import DIRECTED, MEASURES, WORSENING_FLAGS
 from diary.schemas.common import OPTIONAL, AsIs, DateText, Instant, InstantText, LocalDate, Out, Strict
-from diary.schemas.diary import MEASURES
 
 # Ten years of days: longer than any diary, short enough to bound the work.
 MAX_PERIOD_DAYS = 3660
@@ -45,8 +47,11 @@ class SnapshotIn(ReportArgs):
 # -- the report: documentation only --------------------------------------------------------
 # The views send the report dicts the analysis built (service.to_json) and never dump
 # them through these schemas; they type the document for generated clients.
-# Keys marked OPTIONAL are sent only by some versions of the analysis (the direction-aware
-# change, honest windows, amounts and side-effect episodes) or only for some measures.
+# Every key is sent by every report made now (tests/reports/test_api.py holds a real report
+# to this document). Keys marked NEWER were added by a later analysis (issue 8): a snapshot
+# is kept exactly as it was made, so one stored before them lacks them (StoredReportOut).
+
+NEWER = {"newer": True}
 
 CLASSIFICATIONS = (
     "substantial_improvement",
@@ -58,14 +63,10 @@ CLASSIFICATIONS = (
 )
 DIRECTIONS = ("lower_is_better", "higher_is_better")
 SEVERITY_NAMES = ("mild", "moderate", "severe")
+EFFECT_STATUSES = ("active", "resolved")
 FLAG_CODES = (
     "opioid_co_medication",
-    "pain_worsening",
-    "worst_pain_worsening",
-    "fatigue_worsening",
-    "mood_worsening",
-    "sleep_quality_worsening",
-    "function_worsening",
+    *WORSENING_FLAGS,
     "low_adherence",
     "severe_side_effect",
     "sparse_diary",
@@ -73,9 +74,13 @@ FLAG_CODES = (
 _MG = {"description": "Milligrams (a number)."}
 
 
-def _per_measure(name, schema):
-    """A schema with one key per diary measure, each holding ``schema``."""
-    return Out.from_dict({m: fields.Nested(schema) for m in MEASURES}, name=name)
+def _mg(**kwargs):
+    return fields.Float(metadata=_MG, **kwargs)
+
+
+def _per_measure(name, schema_of):
+    """A schema with one key per diary measure, each holding the schema ``schema_of(measure)``."""
+    return Out.from_dict({m: fields.Nested(schema_of(m)) for m in MEASURES}, name=name)
 
 
 class ReportPatientOut(Out):
@@ -92,12 +97,30 @@ class PeriodOut(Out):
 
 class ReportStepOut(Out):
     start_date = DateText()
-    dose_mg = fields.Float(metadata=_MG)
+    dose_mg = _mg()
 
 
 class ReportRegimenOut(Out):
-    medication = fields.String()
+    medication = fields.String(metadata={"description": "As the clinic wrote it."})
+    substances = fields.List(
+        fields.String(),
+        metadata={
+            **NEWER,
+            "description": "What the medication resolves to in the vocabulary (diary/data/medications.json); "
+            "empty when it matches nothing.",
+        },
+    )
     steps = fields.List(fields.Nested(ReportStepOut))
+
+
+class ReportMedicationsOut(Out):
+    unrecognised = fields.List(
+        fields.String(),
+        metadata={
+            "description": "Names as written (the regimen, other medications, doses) that match nothing "
+            "in the medication vocabulary, so no check could be made on them."
+        },
+    )
 
 
 class CompletenessOut(Out):
@@ -139,8 +162,8 @@ class MeasureOut(MeasureSummaryOut):
     rolling_7d = fields.List(fields.Nested(PointOut), metadata={"description": "Trailing 7-day means."})
 
 
-MeasuresOut = _per_measure("MeasuresOut", MeasureOut)
-MeasureSummariesOut = _per_measure("MeasureSummariesOut", MeasureSummaryOut)
+MeasuresOut = _per_measure("MeasuresOut", lambda m: MeasureOut)
+MeasureSummariesOut = _per_measure("MeasureSummariesOut", lambda m: MeasureSummaryOut)
 
 
 class BaselineWindowOut(Out):
@@ -156,30 +179,48 @@ class CurrentWindowOut(Out):
         fields.Float(),
         metadata={
             **OPTIONAL,
-            "description": "The dose_mg values in force in the window, when more than one.",
+            "description": "Sent only when more than one dose was in force in the window: each dose_mg "
+            "in order (0 for days before the first step).",
         },
     )
 
 
 class ChangeOut(Out):
+    """The change of a measure with no good direction (sleep hours): never classified."""
+
     baseline_mean = fields.Float(allow_none=True)
     current_mean = fields.Float(allow_none=True)
     change = fields.Float(allow_none=True)
     percent_change = fields.Float(allow_none=True)
-    classification = fields.String(validate=validate.OneOf(CLASSIFICATIONS), metadata=OPTIONAL)
-    two_point_change = fields.Boolean(allow_none=True, metadata=OPTIONAL)
 
 
-ChangesByMeasureOut = _per_measure("ChangesByMeasureOut", ChangeOut)
+class DirectedChangeOut(ChangeOut):
+    """The change of a measure with a good direction, classified in that direction."""
+
+    classification = fields.String(validate=validate.OneOf(CLASSIFICATIONS), metadata=NEWER)
+    two_point_change = fields.Boolean(
+        allow_none=True,
+        metadata={
+            **NEWER,
+            "description": "At least 2 points better (Farrar 2001); null when not classified.",
+        },
+    )
+
+
+ChangesByMeasureOut = _per_measure(
+    "ChangesByMeasureOut", lambda m: DirectedChangeOut if m in DIRECTED else ChangeOut
+)
 
 
 class BaselineComparisonOut(Out):
     baseline = fields.Nested(BaselineWindowOut)
     current = fields.Nested(CurrentWindowOut)
     measures = fields.Nested(ChangesByMeasureOut)
-    comparable = fields.Boolean(metadata=OPTIONAL)
+    comparable = fields.Boolean(metadata=NEWER)
     reason = fields.String(
-        allow_none=True, validate=validate.OneOf(("windows_overlap", "too_few_days")), metadata=OPTIONAL
+        allow_none=True,
+        validate=validate.OneOf(("windows_overlap", "too_few_days")),
+        metadata={**NEWER, "description": "Why the windows cannot be compared; null when they can."},
     )
 
 
@@ -188,16 +229,16 @@ class AdherenceOut(Out):
     taken_days = fields.Integer()
     fraction = fields.Float(allow_none=True)
     longest_missed_streak = fields.Integer()
-    on_plan_days = fields.Integer(metadata=OPTIONAL)
-    off_plan_days = fields.Integer(metadata=OPTIONAL)
-    extra_dose_days = fields.Integer(metadata=OPTIONAL)
-    skipped_days = fields.Integer(metadata=OPTIONAL)
-    unrecorded_days = fields.Integer(metadata=OPTIONAL)
-    recorded_fraction = fields.Float(allow_none=True, metadata=OPTIONAL)
+    on_plan_days = fields.Integer(metadata=NEWER)
+    off_plan_days = fields.Integer(metadata=NEWER)
+    extra_dose_days = fields.Integer(metadata=NEWER)
+    skipped_days = fields.Integer(metadata=NEWER)
+    unrecorded_days = fields.Integer(metadata=NEWER)
+    recorded_fraction = fields.Float(allow_none=True, metadata=NEWER)
 
 
 class LevelOut(Out):
-    dose_mg = fields.Float(metadata=_MG)
+    dose_mg = _mg()
     from_ = DateText(data_key="from")
     to = DateText()
     days = fields.Integer()
@@ -206,8 +247,8 @@ class LevelOut(Out):
     pain_median = fields.Float(allow_none=True)
     sleep_quality_mean = fields.Float(allow_none=True)
     fatigue_mean = fields.Float(allow_none=True)
-    n_days = fields.Integer(metadata=OPTIONAL)
-    insufficient_data = fields.Boolean(metadata=OPTIONAL)
+    n_days = fields.Integer(metadata=NEWER)
+    insufficient_data = fields.Boolean(metadata=NEWER)
 
 
 class ReportDosesOut(Out):
@@ -220,9 +261,9 @@ class EpisodeOut(Out):
     end = DateText()
     days_reported = fields.Integer()
     max_severity = fields.String(allow_none=True, validate=validate.OneOf(SEVERITY_NAMES))
-    dose_mg_at_onset = fields.Float(allow_none=True, metadata=_MG)
+    dose_mg_at_onset = _mg(allow_none=True)
     onset_days_after_step = fields.Integer(allow_none=True)
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(EFFECT_STATUSES))
 
 
 class SideEffectSummaryOut(Out):
@@ -231,9 +272,15 @@ class SideEffectSummaryOut(Out):
     last_date = DateText()
     max_severity = fields.String(allow_none=True, validate=validate.OneOf(SEVERITY_NAMES))
     onset_days_after_dose_change = fields.Integer(allow_none=True)
-    status = fields.String(validate=validate.OneOf(("active", "resolved")))
-    episodes = fields.List(fields.Nested(EpisodeOut), metadata=OPTIONAL)
-    present_at_baseline = fields.Boolean(metadata=OPTIONAL)
+    status = fields.String(validate=validate.OneOf(EFFECT_STATUSES))
+    episodes = fields.List(fields.Nested(EpisodeOut), metadata=NEWER)
+    present_at_baseline = fields.Boolean(
+        allow_none=True,
+        metadata={
+            **NEWER,
+            "description": "Reported before the first step; null when nothing was logged then.",
+        },
+    )
 
 
 class FlagOut(Out):
@@ -267,8 +314,42 @@ class ReportOut(PatientReportOut):
     """The trend report of one patient over a period (README: Reports)."""
 
     patient = fields.Nested(ReportPatientOut)
+    medications = fields.Nested(ReportMedicationsOut, metadata=NEWER)
     measures = fields.Nested(MeasuresOut)
     flags = fields.List(fields.Nested(FlagOut))
+
+
+def _as_stored(schema, made=None):
+    """Return ``schema`` with its NEWER keys optional, nested schemas too; itself when it has none."""
+    made = {} if made is None else made
+    if schema not in made:
+        declared, changed = {}, False
+        for name, field in schema._declared_fields.items():
+            clone = _field_as_stored(field, made)
+            changed = changed or clone is not field
+            declared[name] = clone
+        made[schema] = Out.from_dict(declared, name="Stored" + schema.__name__) if changed else schema
+    return made[schema]
+
+
+def _field_as_stored(field, made):
+    inner = {"nested": fields.Nested, "inner": fields.List, "value_field": fields.Dict}
+    clone = field
+    for attr, kind in inner.items():
+        if isinstance(field, kind) and getattr(field, attr) is not None:
+            part = getattr(field, attr)
+            new = _as_stored(part, made) if attr == "nested" else _field_as_stored(part, made)
+            if new is not part:
+                clone = copy.copy(field)
+                setattr(clone, attr, new)
+    if field.metadata.get("newer"):
+        clone = copy.copy(clone)
+        clone.metadata = {**field.metadata, **OPTIONAL}
+    return clone
+
+
+# A snapshot's report, as the release that made it built it: the NEWER keys may be missing.
+StoredReportOut = _as_stored(ReportOut)
 
 
 class FhirResourceOut(Out):
@@ -325,7 +406,10 @@ class SnapshotSummaryOut(Out):
 
 
 class SnapshotOut(SnapshotSummaryOut):
-    report = AsIs(ReportOut, metadata={"description": "The report exactly as stored at creation."})
+    report = AsIs(
+        StoredReportOut,
+        metadata={"description": "The report exactly as stored at creation (by the release of that day)."},
+    )
 
 
 class SnapshotListOut(Out):

@@ -11,7 +11,7 @@ import secrets
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from diary import audit, auth, people, ratelimit
+from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
@@ -50,9 +50,19 @@ def csrf_token():
     return session["csrf"]
 
 
+# Measure labels and which way is better, from the one home of the measure list.
+MEASURE_LABELS = {m.name: m.label for m in measures.ALL}
+MEASURE_DIRECTIONS = {
+    m.name: {"lower_is_better": "higher is worse", "higher_is_better": "higher is better"}.get(
+        m.direction or ""
+    )
+    for m in measures.ALL
+}
+
+
 @bp.app_context_processor
 def _template_globals():
-    return {"csrf_token": csrf_token}
+    return {"csrf_token": csrf_token, "labels": MEASURE_LABELS, "directions": MEASURE_DIRECTIONS}
 
 
 def _check_csrf():
@@ -220,7 +230,7 @@ def report(patient_id):
     report_data, inputs = service.make_report(
         conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now
     )
-    days = service.days_of(inputs, start, end)
+    days = service.days_of(inputs)
     _audit(clinician, "report_page", patient_id)
     return render_template(
         "report.html",

@@ -250,8 +250,17 @@ def test_report_sections_are_typed_to_their_leaves(spec):
     comparison = _resolve(spec, report["properties"]["baseline_comparison"])
     pain = _resolve(spec, _resolve(spec, comparison["properties"]["measures"])["properties"]["pain"])
     assert "insufficient_data" in pain["properties"]["classification"]["enum"]
-    # Keys the newer analysis adds are documented, and optional.
-    assert {"comparable", "reason"} <= set(comparison["properties"]) - set(comparison["required"])
+    # Every report made now sends the newer analysis's keys; a snapshot stored before them may lack them.
+    assert {"comparable", "reason"} <= set(comparison["required"])
+    assert "classification" in pain["required"]
+    sleep = _resolve(spec, _resolve(spec, comparison["properties"]["measures"])["properties"]["sleep_hours"])
+    assert "classification" not in sleep["properties"]
+    stored = _resolve(spec, spec["components"]["schemas"]["SnapshotOut"]["properties"]["report"])
+    stored_comparison = _resolve(spec, stored["properties"]["baseline_comparison"])
+    assert {"comparable", "reason"} <= set(stored_comparison["properties"]) - set(
+        stored_comparison["required"]
+    )
+    assert "medications" in report["required"] and "medications" not in stored["required"]
     flags = report["properties"]["flags"]["items"]
     assert set(_resolve(spec, flags)["required"]) == {"code", "message"}
     bundle = spec["paths"][API + "/patients/{patient_id}/fhir"]["get"]["responses"]["200"]["content"]

@@ -25,3 +25,13 @@ def stored_amount(conflict: DoseConflictOut) -> float:
 def baseline_source(report: ReportOut) -> str:
     """The report's sections are typed to the leaf."""
     return str(report.baseline_comparison.baseline.source)
+
+
+def pain_class(report: ReportOut) -> str:
+    """Every report classifies pain (a directed measure): no Unset to handle."""
+    return report.baseline_comparison.measures.pain.classification.value
+
+
+def sleep_class(report: ReportOut) -> object:
+    """Sleep hours have no good direction, so their change has no class."""
+    return report.baseline_comparison.measures.sleep_hours.classification  # type: ignore[attr-defined]

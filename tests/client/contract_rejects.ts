@@ -23,8 +23,12 @@ export const weekly: operations["putMyReminder"]["parameters"]["path"]["kind"] =
 // Answers always carry their keys: no optional chaining needed (a loosened document fails here).
 export const painOf = (entry: Schemas["EntryOut"]): number | null => entry.pain;
 export const storedOf = (conflict: Schemas["DoseConflictOut"]): number => conflict.errors.stored.amount_mg;
-export const classOf = (report: Schemas["ReportOut"]): string | undefined =>
+export const classOf = (report: Schemas["ReportOut"]): string =>
   report.baseline_comparison.measures.pain.classification;
+// Sleep hours have no good direction, so their change is never classified.
+export const sleepClass = (report: Schemas["ReportOut"]) =>
+  // @ts-expect-error no classification on sleep hours
+  report.baseline_comparison.measures.sleep_hours.classification;
 // A reminder PUT may answer 409, and only operations with a body answer 415.
 export const noRegimen = (op: operations["putMyReminder"]) => op.responses[409];
 // @ts-expect-error a GET takes no body, so it documents no 415

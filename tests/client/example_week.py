@@ -52,7 +52,6 @@ from diary_client.models import (
     SyncIn,
     SyncOut,
 )
-from diary_client.types import UNSET
 
 ZONE = "Europe/London"
 T = TypeVar("T")
@@ -214,7 +213,7 @@ def main(base_url: str, email: str, password: str) -> dict[str, object]:
         ],
         "pain_baseline_mean": pain.baseline_mean,
         "pain_current_mean": pain.current_mean,
-        "pain_classification": None if pain.classification is UNSET else str(pain.classification),
+        "pain_classification": str(pain.classification),
         "taken_days": report.doses.adherence.taken_days,
         "flags": [flag.code for flag in report.flags],
     }

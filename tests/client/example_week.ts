@@ -197,7 +197,7 @@ async function main(baseUrl: string, email: string, password: string): Promise<R
     baseline: [comparison.baseline.from, comparison.baseline.to, comparison.baseline.source],
     pain_baseline_mean: pain.baseline_mean,
     pain_current_mean: pain.current_mean,
-    pain_classification: pain.classification ?? null,
+    pain_classification: pain.classification,
     taken_days: report.doses.adherence.taken_days,
     flags: report.flags.map((flag) => flag.code),
   };

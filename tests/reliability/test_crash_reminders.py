@@ -102,6 +102,13 @@ def seed(conn, rng, now):
                     " next_local_date = ? WHERE id = ?",
                     (local.strftime("%H:%M"), to_utc_text(due), local.date().isoformat(), rid),
                 )
+                if kind == "dose":
+                    # The dose reminder follows the regimen's dose time, which also decides
+                    # which planned day a logged dose belongs to (diary.dosing).
+                    conn.execute(
+                        "UPDATE regimens SET dose_time = ? WHERE patient_id = ?",
+                        (local.strftime("%H:%M"), pid),
+                    )
                 status = "skipped_done" if done else "expired" if late else "sent"
                 expected[rid] = (local.date().isoformat(), status, push)
                 if done:

@@ -73,12 +73,14 @@ def test_done_days_are_skipped_not_sent(rconn):
             " VALUES (?, '2026-06-11', 4, ?, ?, 1, ?)",
             (pid, now, now, seq + 1),
         )
-        # A dose logged as skipped still means the dose was dealt with.
+        # A dose logged as skipped still means the dose was dealt with (at 20:55, so the
+        # planned-day rule files it under the 10th's 21:00 dose).
         rconn.execute(
             "INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
             " local_date, status, recorded_at, updated_at, seq)"
-            " VALUES (?, 'd1', 'naltrexone', 1500, ?, 0, '2026-06-10', 'skipped', ?, ?, ?)",
-            (pid, now, now, now, seq + 2),
+            " VALUES (?, 'd1', 'naltrexone', 1500, '2026-06-10T20:55:00.000000+00:00', 0, '2026-06-10',"
+            " 'skipped', ?, ?, ?)",
+            (pid, now, now, seq + 2),
         )
     run_ticks(rconn, start, utc(2026, 6, 11, 22, 0), step=timedelta(minutes=1))
     assert [(r["kind"], r["local_date"], r["status"]) for r in deliveries(rconn, pid)] == [
@@ -86,6 +88,35 @@ def test_done_days_are_skipped_not_sent(rconn):
         ("dose", "2026-06-10", "skipped_done"),
         ("diary", "2026-06-11", "sent"),
         ("dose", "2026-06-11", "sent"),
+    ]
+
+
+def _dose(conn, pid, dose_id, medication, taken_at, local_date, seq):
+    conn.execute(
+        "INSERT INTO doses (patient_id, id, medication, amount_ug, taken_at, utc_offset_minutes,"
+        " local_date, status, recorded_at, updated_at, seq)"
+        " VALUES (?, ?, ?, 4500, ?, 0, ?, 'taken', ?, ?, ?)",
+        (pid, dose_id, medication, taken_at, local_date, taken_at, taken_at, seq),
+    )
+
+
+def test_dose_reminder_skip_follows_the_planned_day_rule(rconn):
+    # Regimen "LDN" at 22:00 UTC. On the 10th the dose was taken at 00:30 on the 11th: it
+    # belongs to the 10th (whose reminder is skipped) and must not silence the 11th's.
+    # On the 12th only ibuprofen was logged: not the regimen's medication, so it is sent.
+    # On the 13th "Naltrexone 4.5mg" at 21:40 is the regimen's substance however written.
+    start = utc(2026, 6, 10, 0, 0)
+    pid = add_patient(rconn, "UTC", start, dose_time="22:00", diary_time=None, medication="LDN")
+    with dbmod.write(rconn):
+        _dose(rconn, pid, "a", "ldn 4.5 mg", "2026-06-11T00:30:00.000000+00:00", "2026-06-11", 1)
+        _dose(rconn, pid, "b", "Ibuprofen 400mg", "2026-06-12T21:00:00.000000+00:00", "2026-06-12", 2)
+        _dose(rconn, pid, "c", "Naltrexone 4.5mg", "2026-06-13T21:40:00.000000+00:00", "2026-06-13", 3)
+    run_ticks(rconn, start, utc(2026, 6, 13, 23, 0), step=timedelta(minutes=5))
+    assert [(r["local_date"], r["status"]) for r in deliveries(rconn, pid) if r["kind"] == "dose"] == [
+        ("2026-06-10", "skipped_done"),
+        ("2026-06-11", "sent"),
+        ("2026-06-12", "sent"),
+        ("2026-06-13", "skipped_done"),
     ]
 
 

@@ -141,6 +141,27 @@ def test_patient_gets_own_summary_without_flags_or_daily_series(app, client, con
     assert "flags" not in r.json and "patient" not in r.json
     assert r.json["measures"]["pain"]["n"] == 5
     assert "daily" not in r.json["measures"]["pain"]
+    # A new patient: the period starts with their record (5 days, none missing), and two
+    # windows of the same days are not compared.
+    assert r.json["period"] == {
+        "from": (today - timedelta(days=4)).isoformat(),
+        "to": today.isoformat(),
+        "days": 5,
+    }
+    assert r.json["completeness"]["fraction"] == 1.0
+    comparison = r.json["baseline_comparison"]
+    assert (comparison["comparable"], comparison["reason"]) == (False, "windows_overlap")
+    assert comparison["measures"]["pain"]["classification"] == "insufficient_data"
+    assert set(r.json["doses"]["adherence"]) >= {"on_plan_days", "unrecorded_days", "recorded_fraction"}
+    # The clinician sees the same period, and a period ending before the record began is refused.
+    doctor = f"/api/v1/patients/{patient['id']}/report"
+    assert client.get(doctor, headers=clinic["headers"]).json["period"]["days"] == 5
+    early = (today - timedelta(days=30)).isoformat()
+    r = client.get(f"{doctor}?to={early}", headers=clinic["headers"])
+    assert r.status_code == 422
+    assert r.json["errors"]["query"]["to"] == [
+        f"The patient's record begins on {(today - timedelta(days=4)).isoformat()}."
+    ]
     assert client.get("/api/v1/me/report", headers=clinic["headers"]).status_code == 401
     # The patient's token is no clinician token.
     assert (
