@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import itertools
 import os
 import sqlite3
 import threading
@@ -81,7 +82,11 @@ def close_thread_connections():
 
 @contextlib.contextmanager
 def write(conn):
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction; roll back on error."""
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction, or a SAVEPOINT inside an open one."""
+    if conn.in_transaction:
+        with _savepoint(conn):
+            yield conn
+        return
     lock = getattr(conn, "write_lock", None)
     if lock is not None:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -89,15 +94,60 @@ def write(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            # A failed COMMIT (a deferred constraint, a full disk) leaves the transaction
+            # open: it is rolled back below like any other failure.
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        else:
-            conn.execute("COMMIT")
     finally:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_savepoints = itertools.count()
+
+
+@contextlib.contextmanager
+def _savepoint(conn):
+    # Already inside the caller's transaction (and its write lock): an inner failure undoes
+    # only the inner block; the outer transaction decides whether anything commits.
+    name = f"diary_{next(_savepoints)}"
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        # A constraint with ON CONFLICT ROLLBACK can end the whole transaction first.
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    else:
+        conn.execute(f"RELEASE {name}")
+
+
+@contextlib.contextmanager
+def read(conn):
+    """Run reads in one read transaction, so they all see the same commit."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def rollback_leftover(path):
+    """Roll back a transaction this thread's kept connection to ``path`` left open; True if one was."""
+    conn = getattr(_local, "conns", {}).get(path)
+    if conn is None or not conn.in_transaction:
+        return False
+    conn.execute("ROLLBACK")
+    return True
 
 
 def next_seq(conn):
