@@ -242,3 +242,18 @@ def m0004_rate_limits(db):
         CREATE INDEX rate_limit_events_at ON rate_limit_events(at);
         """,
     )
+
+
+@migrations(name="0005_reminder_set_aside")
+def m0005_reminder_set_aside(db):
+    db.executescript(
+        """
+        -- A reminder whose claim raised is set aside, so the rest of its batch goes on:
+        -- how often it failed, the last error (exception type and place, never its
+        -- message) and when the next tick may try it again (growing backoff).
+        ALTER TABLE reminders ADD COLUMN claim_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reminders ADD COLUMN claim_error TEXT;
+        ALTER TABLE reminders ADD COLUMN claim_retry_at TEXT;
+        CREATE INDEX reminders_set_aside ON reminders(claim_retry_at) WHERE claim_retry_at IS NOT NULL;
+        """
+    )
