@@ -17,6 +17,7 @@ from diary.db import write
 from diary.reports import charts, service, snapshots
 from diary.reports.fetch import resolve_period
 from diary.schemas.reports import ReportArgs
+from diary.web.redirects import safe_next
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
@@ -103,10 +104,8 @@ def _audit(clinician, action, patient_id):
 
 
 def _safe_next(target):
-    # Only same-site paths: an absolute or scheme-relative URL would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.patients")
+    # Only same-site paths (diary/web/redirects.py); anything else goes to the patient list.
+    return safe_next(target) or url_for("web.patients")
 
 
 @bp.get("/")
