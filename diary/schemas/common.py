@@ -146,17 +146,31 @@ class DoseMg(fields.Field):
         return None if value is None else ug_to_mg(value)
 
 
-class StrictInteger(fields.Integer):
-    """An integer that refuses strings, floats and booleans."""
+# SQLite stores integers in 8 bytes: a larger one raises OverflowError at the INSERT.
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
 
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
+
+class StrictInteger(fields.Integer):
+    """An integer (not a string, float or boolean) within bounds; SQLite's range at most."""
+
+    default_error_messages = {"range": "Must be between {minimum} and {maximum}."}
+
+    def __init__(self, minimum=SQLITE_INT_MIN, maximum=SQLITE_INT_MAX, **kwargs):
+        if not SQLITE_INT_MIN <= minimum <= maximum <= SQLITE_INT_MAX:
+            raise ValueError("integer bounds must lie within SQLite's range")
+        self.minimum, self.maximum = minimum, maximum
+        # The range is checked in _deserialize rather than by a validator: six scores per
+        # entry, 500 entries per sync batch. metadata documents it in the OpenAPI schema.
+        metadata = {"minimum": minimum, "maximum": maximum, **kwargs.pop("metadata", {})}
+        super().__init__(strict=True, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         # type() and not isinstance(): True is an int to Python, not to a diary.
-        if type(value) is int:
-            return value
-        raise self.make_error("invalid")
+        if type(value) is not int:
+            raise self.make_error("invalid")
+        if not self.minimum <= value <= self.maximum:
+            raise self.make_error("range", minimum=self.minimum, maximum=self.maximum)
+        return value
 
 
 class StrictFloat(fields.Float):
@@ -180,19 +194,8 @@ class StrictFloat(fields.Float):
 class Score(StrictInteger):
     """A 0-10 rating."""
 
-    default_error_messages = {"range": "Must be between 0 and 10."}
-
     def __init__(self, **kwargs):
-        # The range is checked in _deserialize rather than by a validator: six
-        # scores per entry, 500 entries per sync batch. metadata documents it.
-        metadata = {"minimum": 0, "maximum": 10, **kwargs.pop("metadata", {})}
-        super().__init__(allow_none=True, metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if not 0 <= value <= 10:
-            raise self.make_error("range")
-        return value
+        super().__init__(minimum=0, maximum=10, allow_none=True, **kwargs)
 
 
 class ClientUUID(fields.String):

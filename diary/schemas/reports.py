@@ -8,7 +8,7 @@ through nested schemas cost 39-57x the SQL fetch (DESIGN.md, Reports).
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import Instant, LocalDate, Strict
+from diary.schemas.common import Instant, LocalDate, Strict, StrictInteger
 
 # Ten years of days: longer than any diary, short enough to bound the work.
 MAX_PERIOD_DAYS = 3660
@@ -38,7 +38,7 @@ class ReportArgs(Strict):
 class SnapshotIn(ReportArgs):
     """Period of a new snapshot, optionally tied to an appointment."""
 
-    appointment_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    appointment_id = StrictInteger(minimum=1, load_default=None, allow_none=True)
 
 
 class ReportOut(ma.Schema):
