@@ -244,8 +244,8 @@ def m0004_rate_limits(db):
     )
 
 
-@migrations(name="0005_reminder_set_aside")
-def m0005_reminder_set_aside(db):
+@migrations(name="0005_reliability")
+def m0005_reliability(db):
     db.executescript(
         """
         -- A reminder whose claim raised is set aside, so the rest of its batch goes on:
@@ -255,5 +255,17 @@ def m0005_reminder_set_aside(db):
         ALTER TABLE reminders ADD COLUMN claim_error TEXT;
         ALTER TABLE reminders ADD COLUMN claim_retry_at TEXT;
         CREATE INDEX reminders_set_aside ON reminders(claim_retry_at) WHERE claim_retry_at IS NOT NULL;
+        -- Appointments can be deleted: a snapshot made for one stays as it was, and only
+        -- its link to the deleted visit may be cleared. Nothing else in it may change.
+        DROP TRIGGER report_snapshots_immutable;
+        CREATE TRIGGER report_snapshots_immutable BEFORE UPDATE ON report_snapshots
+        WHEN NOT (
+            NEW.appointment_id IS NULL
+            AND NEW.id IS OLD.id AND NEW.patient_id IS OLD.patient_id
+            AND NEW.created_at IS OLD.created_at AND NEW.created_by IS OLD.created_by
+            AND NEW.period_from IS OLD.period_from AND NEW.period_to IS OLD.period_to
+            AND NEW.report IS OLD.report
+        )
+        BEGIN SELECT RAISE(ABORT, 'report snapshots are immutable'); END;
         """
     )

@@ -110,18 +110,31 @@ def appointment_days(conn, patient_id, timezone):
 
 
 def resolve_period(conn, patient, period_from, period_to, now):
-    """Fill a missing end of the period with the default rule at the aware instant ``now``.
+    """Fill a missing end of the period with the default rule at the aware instant ``now``; never raises.
 
-    Raises marshmallow's ValidationError (keyed ``from``) when the result is not a period.
+    A default start lies at most MAX_PERIOD_DAYS before the end: an appointment decades
+    back must not make a report of decades. ``check_period`` tells whether a period built
+    from the caller's own ends is one.
     """
     today = analysis.local_today(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
         today, appointment_days(conn, patient["id"], patient["timezone"])
     )
     end = period_to or default_to
-    start = period_from or (
-        default_from if default_from <= end else end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
-    )
+    if period_from is not None:
+        return period_from, end
+    if default_from > end:
+        default_from = end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
+    return limit_start(default_from, end), end
+
+
+def limit_start(start, end):
+    """Move ``start`` forward so that ``start``-``end`` covers at most MAX_PERIOD_DAYS."""
+    return max(start, end - timedelta(days=MAX_PERIOD_DAYS - 1))
+
+
+def check_period(start, end):
+    """Raise marshmallow's ValidationError (keyed ``from``) when ``start``-``end`` is not a report period."""
     # With one end given, the default other end can leave the period upside down or
     # too long (from alone, in the future or decades back): refuse, never crash or churn.
     if start > end:
@@ -130,4 +143,3 @@ def resolve_period(conn, patient, period_from, period_to, now):
         )
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationError({"from": [f"A report covers at most {MAX_PERIOD_DAYS} days."]})
-    return start, end

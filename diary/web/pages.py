@@ -15,7 +15,7 @@ from diary import audit, auth, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
-from diary.reports.fetch import resolve_period
+from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import ReportArgs
 from diary.web.redirects import safe_next
 
@@ -210,6 +210,7 @@ def report(patient_id):
     now = utcnow()
     try:
         start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
+        check_period(start, end)
     except ValidationError as exc:
         errors = exc.messages
         start, end = resolve_period(conn, patient, None, None, now)
@@ -249,6 +250,7 @@ def save_snapshot(patient_id):
     try:
         args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
         start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
+        check_period(start, end)
     except ValidationError:
         abort(400, "Give the period as two dates.")
     document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
