@@ -31,11 +31,59 @@ class DiaryConnection(sqlite3.Connection):
             self.write_lock.close()
 
 
+# Diary notes are health data: the database, its -wal and -shm, and our lock files are
+# readable by the service account only, whatever the umask (SQLite gives -wal and -shm
+# the mode of the database file).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def make_private_folder(folder):
+    """Create ``folder`` and any missing parents with mode 0700 (an existing folder is left alone)."""
+    folder = os.path.abspath(folder)
+    if os.path.isdir(folder):
+        return
+    make_private_folder(os.path.dirname(folder))
+    try:
+        os.mkdir(folder, PRIVATE_FOLDER_MODE)
+    except FileExistsError:
+        return  # another process made it first
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
+
+
+def open_private(path, mode="a+b"):
+    """Open (creating when missing) a file only the service account can read or write."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    _tighten(path, fd)
+    return os.fdopen(fd, mode)
+
+
+def _tighten(path, fd=None):
+    # An older release created these 0644 under the default umask.
+    info = os.fstat(fd) if fd is not None else os.stat(path)
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        if fd is not None:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+        else:
+            os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def _private_database_files(path):
+    make_private_folder(os.path.dirname(os.path.abspath(path)))
+    # Created here first, so SQLite opens an owner-only file and copies its mode to -wal and -shm.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE))
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            _tighten(name)
+        except FileNotFoundError:
+            pass
+
+
 def connect(path):
     """Open a connection with the pragmas every connection must have."""
     path = str(path)
     if path != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _private_database_files(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the
     # driver never opens a deferred transaction that later fails to upgrade.
     conn = sqlite3.connect(
@@ -46,7 +94,7 @@ def connect(path):
         factory=DiaryConnection,
     )
     if path != ":memory:":
-        conn.write_lock = open(path + WRITE_LOCK_SUFFIX, "a+b")  # noqa: SIM115 (lives with conn)
+        conn.write_lock = open_private(path + WRITE_LOCK_SUFFIX)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
