@@ -19,6 +19,7 @@ def create_app(overrides=None, environ=None):
     """Build the Flask app from defaults, DIARY_* environment variables and overrides."""
     app = Flask(__name__)
     settings = configmod.load(environ=environ, overrides=overrides)
+    configmod.check(settings)
     app.config.update(settings)
     app.config.update(
         API_TITLE="symptom-diary",

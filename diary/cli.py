@@ -20,6 +20,16 @@ def settings():
     return configmod.load()
 
 
+def servable_settings():
+    """The settings, or exit 1 with the reason when they are unsafe to serve with."""
+    config = settings()
+    try:
+        configmod.check(config)
+    except configmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return config
+
+
 def open_db():
     """A migrated connection to the configured database."""
     path = settings()["DATABASE"]
@@ -116,6 +126,7 @@ def gunicorn_argv(host, port, workers):
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host, port, workers):
     """Serve the API with gunicorn on wsgi:app."""
+    servable_settings()
     argv = gunicorn_argv(host, port, workers)
     os.execv(argv[0], argv)
 
@@ -126,6 +137,7 @@ def serve(host, port, workers):
 @click.option("--workers", default=2, show_default=True, type=int)
 def run(host, port, workers):
     """Run the web server and the reminder scheduler together; Ctrl-C stops both."""
+    servable_settings()
     conn = open_db()
     creds = demo.demo_credentials(conn)
     conn.close()
