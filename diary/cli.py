@@ -8,11 +8,13 @@ import sys
 import time
 
 import click
+from marshmallow import ValidationError, validate
 
 from diary import config as configmod
 from diary import db as dbmod
 from diary import demo, people
 from diary.clock import utcnow
+from diary.schemas.common import SingleLine
 
 
 def settings():
@@ -42,6 +44,14 @@ def emit(obj):
     click.echo(json.dumps(obj, sort_keys=False))
 
 
+def one_line(ctx, param, value):
+    """Click callback: the value as a single-line text field of the API would take it (no controls)."""
+    try:
+        return SingleLine(validate=validate.Length(min=1, max=254)).deserialize(value)
+    except ValidationError as exc:
+        raise click.BadParameter(" ".join(exc.messages)) from exc
+
+
 @click.group()
 def main():
     """symptom-diary service commands."""
@@ -56,7 +66,7 @@ def migrate():
 
 
 @main.command("create-clinic")
-@click.argument("name")
+@click.argument("name", callback=one_line)
 def create_clinic(name):
     """Create a clinic."""
     conn = open_db()
@@ -66,8 +76,8 @@ def create_clinic(name):
 
 @main.command("create-clinician")
 @click.option("--clinic-id", type=int, required=True)
-@click.option("--email", required=True)
-@click.option("--name", required=True)
+@click.option("--email", required=True, callback=one_line)
+@click.option("--name", required=True, callback=one_line)
 def create_clinician(clinic_id, email, name):
     """Create a clinician; the password comes from stdin (or a prompt on a terminal)."""
     if sys.stdin.isatty():

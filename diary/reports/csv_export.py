@@ -7,9 +7,9 @@ dose_taken_mg, planned_dose_mg, side_effects, notes``.
 - ``dose_taken_mg``: total taken of the regimen's medication that local day; empty when none.
 - ``planned_dose_mg``: the regimen step in force that day; empty before the first step.
 - ``side_effects``: ``name:severity`` pairs joined by ``;`` (``headache:mild;vivid_dreams:moderate``).
-- ``notes``: the patient's free text; a note starting with ``= + - @`` gets a leading
-  apostrophe so a spreadsheet shows it as text instead of running it as a formula
-  (OWASP "CSV Injection").
+- ``notes``: the patient's free text; a note starting with ``= + - @`` (after any spaces,
+  tabs or line breaks) gets a leading apostrophe so a spreadsheet shows it as text
+  instead of running it as a formula (OWASP "CSV Injection").
 Comma separated, RFC 4180 quoting, UTF-8 without BOM, CRLF line ends.
 """
 
@@ -27,7 +27,8 @@ def _cell(value):
 
 
 def _safe_text(text):
-    if text and text.startswith(FORMULA_STARTS):
+    # Spreadsheets skip leading spaces and line breaks before reading a formula.
+    if text and (text.startswith(FORMULA_STARTS) or text.lstrip(" \n\r\t").startswith(FORMULA_STARTS)):
         return "'" + text
     return text
 

@@ -48,6 +48,42 @@ def is_valid_timezone(name):
     return True
 
 
+# C0 and C1 controls and DEL; the bidi embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069), which can make "3 mg" read as "gm 3"; and the Unicode line and paragraph
+# separators. Right-to-left text itself and the RLM/LRM marks stay allowed.
+_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NOT_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class SingleLine(fields.String):
+    """One line of text (a name, a medication, a device): no control characters, no bidi overrides."""
+
+    default_error_messages = {
+        "control": "Must be one line of text without control characters or direction overrides."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _NOT_ON_ONE_LINE.search(text):
+            raise self.make_error("control")
+        return text
+
+
+class Note(fields.String):
+    """Free text that keeps newlines and tabs, and no other control character or bidi override."""
+
+    default_error_messages = {
+        "control": "Only newlines and tabs are allowed among control characters; no direction overrides."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # A phone that sends Windows line ends stores plain newlines.
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")
+        if _NOT_IN_NOTES.search(text):
+            raise self.make_error("control")
+        return text
+
+
 class Timezone(fields.String):
     """An IANA time zone name, checked with zoneinfo."""
 

@@ -3,7 +3,7 @@
 from marshmallow import ValidationError, fields, validate
 
 from diary.reminders.rules import DAY_NAMES
-from diary.schemas.common import Instant, Strict, WallTime
+from diary.schemas.common import Instant, SingleLine, Strict, WallTime
 
 
 def _distinct(values):
@@ -82,4 +82,4 @@ class NotificationListOut(Strict):
 
 class PushIn(Strict):
     platform = fields.String(required=True, validate=validate.OneOf(("ios", "android")))
-    token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    token = SingleLine(required=True, validate=validate.Length(min=1, max=4096))

@@ -8,7 +8,7 @@ through nested schemas cost 39-57x the SQL fetch (DESIGN.md, Reports).
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import Instant, LocalDate, Strict, StrictInteger
+from diary.schemas.common import Instant, LocalDate, Note, Strict, StrictInteger
 
 # Ten years of days: longer than any diary, short enough to bound the work.
 MAX_PERIOD_DAYS = 3660
@@ -100,7 +100,7 @@ class PatientReportOut(ma.Schema):
 
 class AppointmentIn(Strict):
     starts_at = Instant(required=True, metadata={"description": "Aware start time of the visit."})
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Note(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class AppointmentOut(ma.Schema):
