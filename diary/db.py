@@ -59,7 +59,9 @@ def open_private(path, mode="a+b"):
 
 
 def _tighten(path, fd=None):
-    # An older release created these 0644 under the default umask.
+    # An older release created these 0644 under the default umask. By path, never by opening
+    # the database: closing any descriptor of it drops every POSIX lock this process holds on
+    # it, the locks SQLite's other connections rely on (sqlite.org/howtocorrupt.html, 2.2).
     info = os.fstat(fd) if fd is not None else os.stat(path)
     if info.st_mode & 0o077 and info.st_uid == os.geteuid():
         if fd is not None:
@@ -70,8 +72,12 @@ def _tighten(path, fd=None):
 
 def _private_database_files(path):
     make_private_folder(os.path.dirname(os.path.abspath(path)))
-    # Created here first, so SQLite opens an owner-only file and copies its mode to -wal and -shm.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE))
+    # A new database is created here, owner-only, so SQLite opens it as it is and copies its
+    # mode to -wal and -shm. O_EXCL: an existing file is never opened (see _tighten).
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
     for name in (path, path + "-wal", path + "-shm"):
         try:
             _tighten(name)

@@ -110,3 +110,33 @@ def test_a_web_login_leaves_no_readable_file_behind(tmp_path, open_umask):
     readable = [p.name for p in tmp_path.iterdir() if _mode(p) & 0o077]
     assert readable == []
     dbmod.close_thread_connections()
+
+
+def _posix_locks_on(path):
+    """Lines of /proc/locks held by this process on the file at ``path``."""
+    info = os.stat(path)
+    inode = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    with open("/proc/locks", encoding="ascii") as f:
+        return [line for line in f if " POSIX " in line and f" {os.getpid()} " in line and inode in line]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux /proc/locks")
+def test_opening_another_connection_keeps_the_locks_of_the_open_ones(tmp_path):
+    # Closing any descriptor of the database file drops every POSIX lock this process holds on it
+    # (SQLite's "how to corrupt a database", 2.2): making files private must never open the live file.
+    path = str(tmp_path / "diary.sqlite3")
+    dbmod.migrate(path)
+    reader = dbmod.connect(path)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM patients").fetchone()
+        held = _posix_locks_on(path)
+        assert held, "SQLite holds a shared lock on the database file during a read"
+        other = dbmod.connect(path)
+        try:
+            assert _posix_locks_on(path) == held
+        finally:
+            other.close()
+        reader.execute("COMMIT")
+    finally:
+        reader.close()

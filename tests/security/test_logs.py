@@ -182,7 +182,9 @@ def _api_run(client, conn, day):
         json={
             "medication": MEDICATION,
             "amount_mg": DOSE_MG,
-            "taken_at": recorded(60 * 20),
+            # On ``day`` itself at any hour of the run: a dose logged today would turn today's
+            # dose reminder into skipped_done (after 20:00, 20 hours back was today).
+            "taken_at": f"{day}T21:00:00+00:00",
             "status": "taken",
             "note": f"dose {MARK}",
         },

@@ -254,7 +254,18 @@ def gunicorn(tmp_path):
     env = {**os.environ, "DIARY_DATABASE": db, "DIARY_LOG_LEVEL": "WARNING"}
     log = open(tmp_path / "gunicorn.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:diary.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -270,8 +281,8 @@ def gunicorn(tmp_path):
             try:
                 if requests.get(base + "/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or the workers are still booting (a first answer takes ~1.4 s)
             assert proc.poll() is None and time.monotonic() < deadline, log.seek(0) or log.read()
             time.sleep(0.1)
         yield base, db
