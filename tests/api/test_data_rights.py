@@ -160,7 +160,11 @@ def world(client, conn):
         target=receiver.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
     )
     with receiver:
-        for row in conn.execute("SELECT next_due_utc FROM reminders WHERE patient_id = ?", (pid,)).fetchall():
+        # Earliest first: between 20:00 and 22:00 the diary reminder is due tomorrow, and ticking
+        # at its time first would find tonight's dose reminder 22 hours late (expired, not sent).
+        for row in conn.execute(
+            "SELECT next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc", (pid,)
+        ).fetchall():
             tick(conn, parse_utc_text(row[0]), receiver.config())
     assert any(MARK in req["json"]["body"] for req in receiver.requests), (
         "the dose reminder names the medication"
