@@ -24,23 +24,35 @@ def _refuse_constant(name):
     raise InvalidJson(f"{name} is not a JSON value.")
 
 
-def _check_values(value, surrogates):
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH, or holding a lone surrogate (iteratively)."""
-    stack = [(value, 1)]
+def _deeper_than(value, limit):
+    """Whether parsed JSON nests deeper than ``limit`` (level by level, containers only)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+    return False
+
+
+def _has_lone_surrogate(value):
+    stack = [value]
     while stack:
-        item, depth = stack.pop()
+        item = stack.pop()
         if isinstance(item, dict):
-            children = [*item.keys(), *item.values()] if surrogates else item.values()
+            stack.extend(item.keys())
+            stack.extend(item.values())
         elif isinstance(item, list):
-            children = item
-        else:
-            # A lone surrogate escape (\ud800) parses, then fails to encode as UTF-8 in SQLite.
-            if surrogates and isinstance(item, str) and any("\ud800" <= ch <= "\udfff" for ch in item):
-                raise InvalidJson("A string holds a lone surrogate escape.")
-            continue
-        if depth > MAX_JSON_DEPTH:
-            raise InvalidJson(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
-        stack.extend((child, depth + 1) for child in children)
+            stack.extend(item)
+        elif isinstance(item, str) and any("\ud800" <= ch <= "\udfff" for ch in item):
+            return True
+    return False
 
 
 def parse_body(raw):
@@ -60,9 +72,11 @@ def parse_body(raw):
     except ValueError as exc:
         # An integer of more than 4300 digits raises a plain ValueError.
         raise InvalidJson("A number is too long.") from exc
-    surrogates = _SURROGATE_ESCAPE.search(raw) is not None
-    if surrogates or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
-        _check_values(value, surrogates)
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise InvalidJson(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+    # A lone surrogate escape (\ud800) parses, then fails to encode as UTF-8 in SQLite.
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        raise InvalidJson("A string holds a lone surrogate escape.")
     return value
 
 
