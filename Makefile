@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test browser-deps client-deps bench-deps bench-write bench-reminders bench-report bench-app clean
+.PHONY: run test lint install install-test browser-deps client-deps proxy-deps bench-deps bench-write bench-reminders bench-report bench-app clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,15 @@ client-deps:
 		cd tests/client && npm ci --no-audit --no-fund --silent; \
 	fi
 
+# Debian's nginx and openssl for the proxy test (tests/deploy/test_nginx.py); skipped quietly
+# where apt-get is not ours to run (the test then says why it is skipped).
+proxy-deps:
+	@if ! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl >/dev/null; \
+		fi; \
+	fi
+
 run: install
 	$(BIN)/diary migrate
 	$(BIN)/diary demo --if-empty
@@ -49,7 +58,7 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install-test browser-deps client-deps lint
+test: install-test browser-deps client-deps proxy-deps lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-deps: install-test

@@ -3,7 +3,8 @@ variable; each key is documented in README.md (a test checks this)."""
 
 # Path of the SQLite database file.
 DATABASE = "instance/diary.sqlite3"
-# Signs the clinician web session cookie. Set a long random value in production.
+# Signs the clinician web session cookie. With PRODUCTION on, the service refuses to start
+# while this is the default or shorter than 32 bytes.
 SECRET_KEY = "dev-only-change-me"
 # Lifetime of a clinician API token and web session, in hours, from login.
 CLINICIAN_TOKEN_HOURS = 12
@@ -32,7 +33,7 @@ WEB_PUSH_CONTACT = "mailto:admin@example.org"
 REPORT_LAG_DAYS = 3
 # Log level of the service and scheduler.
 LOG_LEVEL = "INFO"
-# Production mode: session cookies are marked Secure.
+# Production mode: session cookies are marked Secure; a weak SECRET_KEY refuses to start.
 PRODUCTION = False
 # Failed clinician logins per account (email) within LOGIN_WINDOW_MINUTES before 429.
 LOGIN_MAX_FAILURES = 5

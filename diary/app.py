@@ -20,6 +20,7 @@ def create_app(overrides=None, environ=None):
     """Build the Flask app from defaults, DIARY_* environment variables and overrides."""
     app = Flask(__name__)
     settings = configmod.load(environ=environ, overrides=overrides)
+    configmod.check(settings)
     app.config.update(settings)
     app.config.update(
         API_TITLE="symptom-diary",
@@ -108,9 +109,10 @@ def _register_hooks(app):
 
     @app.teardown_appcontext
     def rollback_leftovers(exc):
-        conn = dbmod.get_conn(app.config["DATABASE"]) if exc is not None else None
-        if conn is not None and conn.in_transaction:
-            conn.execute("ROLLBACK")
+        # Whatever happened: the catch-all error handler answers every error, so Flask
+        # passes exc=None even when a failed view left its transaction open.
+        if dbmod.rollback_leftover(app.config["DATABASE"]):
+            app.logger.warning("rolled back a transaction a failed request left open")
 
     @app.get("/healthz")
     def healthz():

@@ -18,7 +18,8 @@ MIN_PASSWORD_LENGTH = 12
 # Crockford base32 without look-alikes; 12 characters carry 60 bits.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12
-# last_used_at is refreshed at most this often, so reads stay reads.
+# last_used_at is refreshed at most this often, so reads stay reads; never less often
+# than a quarter of the idle window, or a short window would end sessions in use.
 TOKEN_TOUCH_SECONDS = 60
 
 
@@ -117,6 +118,13 @@ def token_row_is_live(row, now, idle_minutes):
     return True
 
 
+def touch_interval_seconds(idle_minutes):
+    """Seconds between refreshes of a token's last_used_at for an idle window (pure rule)."""
+    if not idle_minutes:
+        return TOKEN_TOUCH_SECONDS
+    return min(TOKEN_TOUCH_SECONDS, idle_minutes * 60 / 4)
+
+
 def current_token():
     """Look up the live token row of this request's bearer token (cached on g), or None."""
     if "token_row" in g:
@@ -131,10 +139,11 @@ def live_token(token):
     conn = app_conn()
     row = conn.execute("SELECT * FROM tokens WHERE token_hash = ?", (sha256(token),)).fetchone()
     now = utcnow()
-    if row is None or not token_row_is_live(row, now, current_app.config["CLINICIAN_IDLE_MINUTES"]):
+    idle_minutes = current_app.config["CLINICIAN_IDLE_MINUTES"]
+    if row is None or not token_row_is_live(row, now, idle_minutes):
         return None
     last = parse_utc_text(row["last_used_at"] or row["created_at"])
-    if (now - last).total_seconds() > TOKEN_TOUCH_SECONDS:
+    if (now - last).total_seconds() > touch_interval_seconds(idle_minutes):
         conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (to_utc_text(now), row["id"]))
     return row
 

@@ -36,6 +36,7 @@ import shutil
 import sqlite3
 import tempfile
 
+from diary.db import open_private
 from diary.migrations import migrations
 
 REQUIRED_TABLES = {"_sqlite_migrations", "patients", "entries", "doses", "reminders", "deliveries"}
@@ -112,7 +113,7 @@ def restore(backup_path, target, lock_path):
             os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         _check_backup(tmp, backup_path)
         _fsync(tmp)
-        with open(lock_path, "a+") as scheduler_lock:
+        with open_private(lock_path, "a+") as scheduler_lock:
             try:
                 fcntl.flock(scheduler_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

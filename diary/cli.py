@@ -10,7 +10,15 @@ import click
 
 from diary import db as dbmod
 from diary import demo, people
-from diary.cli_common import emit, open_db, require_free_port, server_options, settings
+from diary.cli_common import (
+    emit,
+    one_line,
+    open_db,
+    require_free_port,
+    servable_settings,
+    server_options,
+    settings,
+)
 from diary.clock import utcnow
 from diary.reminders import webpush
 from diary.reminders.cli import reminders, scheduler
@@ -37,7 +45,7 @@ def migrate():
 
 
 @main.command("create-clinic")
-@click.argument("name")
+@click.argument("name", callback=one_line)
 def create_clinic(name):
     """Create a clinic."""
     conn = open_db()
@@ -47,8 +55,8 @@ def create_clinic(name):
 
 @main.command("create-clinician")
 @click.option("--clinic-id", type=int, required=True)
-@click.option("--email", required=True)
-@click.option("--name", required=True)
+@click.option("--email", required=True, callback=one_line)
+@click.option("--name", required=True, callback=one_line)
 def create_clinician(clinic_id, email, name):
     """Create a clinician; the password comes from stdin (or a prompt on a terminal)."""
     if sys.stdin.isatty():
@@ -105,6 +113,7 @@ def gunicorn_argv(host, port, workers):
 @server_options
 def serve(host, port, workers):
     """Serve the API with gunicorn on wsgi:app."""
+    servable_settings()
     require_free_port(host, port)
     argv = gunicorn_argv(host, port, workers)
     os.execv(argv[0], argv)
@@ -114,6 +123,7 @@ def serve(host, port, workers):
 @server_options
 def run(host, port, workers):
     """Run the web server and the reminder scheduler together; Ctrl-C stops both."""
+    servable_settings()
     require_free_port(host, port)
     conn = open_db()
     creds = demo.demo_credentials(conn)

@@ -7,14 +7,26 @@ import socket
 from datetime import datetime
 
 import click
+from marshmallow import ValidationError, validate
 
 from diary import config as configmod
 from diary import db as dbmod
+from diary.schemas.common import SingleLine
 
 
 def settings():
     """The effective settings (defaults, then DIARY_* environment variables)."""
     return configmod.load()
+
+
+def servable_settings():
+    """The settings, or exit 1 with the reason when they are unsafe to serve with."""
+    config = settings()
+    try:
+        configmod.check(config)
+    except configmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return config
 
 
 def open_db():
@@ -27,6 +39,14 @@ def open_db():
 def emit(obj):
     """Print one JSON object on stdout."""
     click.echo(json.dumps(obj, sort_keys=False))
+
+
+def one_line(ctx, param, value):
+    """Click callback: the value as a single-line text field of the API would take it (no controls)."""
+    try:
+        return SingleLine(validate=validate.Length(min=1, max=254)).deserialize(value)
+    except ValidationError as exc:
+        raise click.BadParameter(" ".join(exc.messages)) from exc
 
 
 def aware_instant(text):

@@ -4,6 +4,13 @@ import os
 
 from config import defaults
 
+# A session-signing key shorter than this can be guessed offline from one cookie.
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """Settings the service refuses to start with; the message says how to fix them."""
+
 
 def default_keys():
     """Names of every documented setting."""
@@ -30,3 +37,18 @@ def load(environ=None, overrides=None):
         settings[key] = value
     settings.update(overrides or {})
     return settings
+
+
+def check(settings):
+    """Raise ConfigError when ``settings`` are unsafe to serve with."""
+    secret = settings["SECRET_KEY"]
+    if settings["PRODUCTION"] and (
+        secret == defaults.SECRET_KEY or len(str(secret).encode("utf-8")) < MIN_SECRET_BYTES
+    ):
+        raise ConfigError(
+            "DIARY_PRODUCTION is true but DIARY_SECRET_KEY is "
+            + ("the development default" if secret == defaults.SECRET_KEY else "too short")
+            + f"; it must be a random value of at least {MIN_SECRET_BYTES} bytes. Make one with\n"
+            "  python3 -c 'import secrets; print(secrets.token_urlsafe(48))'\n"
+            "and set it as DIARY_SECRET_KEY in the service's environment (see README, Deploying)."
+        )

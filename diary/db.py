@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import itertools
 import os
 import sqlite3
 import threading
@@ -30,11 +31,65 @@ class DiaryConnection(sqlite3.Connection):
             self.write_lock.close()
 
 
+# Diary notes are health data: the database, its -wal and -shm, and our lock files are
+# readable by the service account only, whatever the umask (SQLite gives -wal and -shm
+# the mode of the database file).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def make_private_folder(folder):
+    """Create ``folder`` and any missing parents with mode 0700 (an existing folder is left alone)."""
+    folder = os.path.abspath(folder)
+    if os.path.isdir(folder):
+        return
+    make_private_folder(os.path.dirname(folder))
+    try:
+        os.mkdir(folder, PRIVATE_FOLDER_MODE)
+    except FileExistsError:
+        return  # another process made it first
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
+
+
+def open_private(path, mode="a+b"):
+    """Open (creating when missing) a file only the service account can read or write."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    _tighten(path, fd)
+    return os.fdopen(fd, mode)
+
+
+def _tighten(path, fd=None):
+    # An older release created these 0644 under the default umask. By path, never by opening
+    # the database: closing any descriptor of it drops every POSIX lock this process holds on
+    # it, the locks SQLite's other connections rely on (sqlite.org/howtocorrupt.html, 2.2).
+    info = os.fstat(fd) if fd is not None else os.stat(path)
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        if fd is not None:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+        else:
+            os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def _private_database_files(path):
+    make_private_folder(os.path.dirname(os.path.abspath(path)))
+    # A new database is created here, owner-only, so SQLite opens it as it is and copies its
+    # mode to -wal and -shm. O_EXCL: an existing file is never opened (see _tighten).
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            _tighten(name)
+        except FileNotFoundError:
+            pass
+
+
 def connect(path):
     """Open a connection with the pragmas every connection must have."""
     path = str(path)
     if path != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _private_database_files(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the
     # driver never opens a deferred transaction that later fails to upgrade.
     conn = sqlite3.connect(
@@ -45,7 +100,7 @@ def connect(path):
         factory=DiaryConnection,
     )
     if path != ":memory:":
-        conn.write_lock = open(path + WRITE_LOCK_SUFFIX, "a+b")  # noqa: SIM115 (lives with conn)
+        conn.write_lock = open_private(path + WRITE_LOCK_SUFFIX)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -81,7 +136,11 @@ def close_thread_connections():
 
 @contextlib.contextmanager
 def write(conn):
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction; roll back on error."""
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction, or a SAVEPOINT inside an open one."""
+    if conn.in_transaction:
+        with _savepoint(conn):
+            yield conn
+        return
     lock = getattr(conn, "write_lock", None)
     if lock is not None:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -89,15 +148,60 @@ def write(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            # A failed COMMIT (a deferred constraint, a full disk) leaves the transaction
+            # open: it is rolled back below like any other failure.
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        else:
-            conn.execute("COMMIT")
     finally:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_savepoints = itertools.count()
+
+
+@contextlib.contextmanager
+def _savepoint(conn):
+    # Already inside the caller's transaction (and its write lock): an inner failure undoes
+    # only the inner block; the outer transaction decides whether anything commits.
+    name = f"diary_{next(_savepoints)}"
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        # A constraint with ON CONFLICT ROLLBACK can end the whole transaction first.
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    else:
+        conn.execute(f"RELEASE {name}")
+
+
+@contextlib.contextmanager
+def read(conn):
+    """Run reads in one read transaction, so they all see the same commit."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def rollback_leftover(path):
+    """Roll back a transaction this thread's kept connection to ``path`` left open; True if one was."""
+    conn = getattr(_local, "conns", {}).get(path)
+    if conn is None or not conn.in_transaction:
+        return False
+    conn.execute("ROLLBACK")
+    return True
 
 
 def next_seq(conn):

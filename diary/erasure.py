@@ -6,11 +6,9 @@ deleted pages leave the log file too; connections run with
 ``secure_delete = ON`` (diary/db.py), so freed space is zeroed in the database file.
 """
 
-import contextlib
-
 from diary import audit, people, records
 from diary.clock import to_utc_text
-from diary.db import write
+from diary.db import read, write
 from diary.reminders import schedule
 from diary.reports import appointments, snapshots
 
@@ -34,19 +32,10 @@ ERASE_ORDER = (
 KEPT = ("audit_log",)
 
 
-@contextlib.contextmanager
-def _snapshot(conn):
-    # One read transaction: every section of the export comes from the same commit.
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("COMMIT")
-
-
 def export_patient(conn, patient_id, now):
     """Return all of a patient's live data as plain JSON-ready values, or None when unknown."""
-    with _snapshot(conn):
+    # One read transaction: every section of the export comes from the same commit.
+    with read(conn):
         row = conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
         if row is None:
             return None

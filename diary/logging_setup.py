@@ -7,6 +7,7 @@ message (a message may echo submitted values).
 """
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -61,3 +62,18 @@ def exception_summary(exc):
     """The exception's type and traceback frames without its message (which may echo input)."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
     return f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)\n{frames}".rstrip()
+
+
+def exception_brief(exc):
+    """One line: the exception's type and the innermost of our frames it passed, without its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    marker = f"{os.sep}diary{os.sep}"
+    ours = [f for f in frames if marker in f.filename]
+    if ours:
+        # A path inside the package, never the machine's own folders.
+        frame, place = ours[-1], "diary/" + ours[-1].filename.rsplit(marker, 1)[1]
+    elif frames:
+        frame, place = frames[-1], os.path.basename(frames[-1].filename)
+    else:
+        return type(exc).__qualname__
+    return f"{type(exc).__qualname__} at {place}:{frame.lineno} in {frame.name}"

@@ -1,37 +1,23 @@
 """Numbered schema migrations: the only way the schema changes.
 
+``Migrations.apply`` runs each migration and its record in one transaction
+(``db.atomic()``), and ``db.executescript`` inside an open transaction runs the
+statements one by one without sqlite3's implicit COMMIT: a failing migration
+leaves nothing behind (tests/test_transactions.py).
+
 Conventions (DESIGN.md, Storage): instants are UTC ISO-8601 text ending in
 ``+00:00``; diary days are the patient's local date ``YYYY-MM-DD``; doses are
 integer micrograms; ids sent by the phone are client-generated UUID text.
 """
-
-import sqlite3
 
 from sqlite_utils import Migrations
 
 migrations = Migrations("diary")
 
 
-def run_script(db, script):
-    """Execute ``script`` statement by statement inside the open transaction.
-
-    ``executescript`` would COMMIT first and break the migration's atomicity.
-    """
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            if statement.strip():
-                db.conn.execute(statement)
-            statement = ""
-    if statement.strip().strip(";").strip():
-        raise ValueError("incomplete SQL statement at end of migration script")
-
-
 @migrations(name="0001_foundation")
 def m0001_foundation(db):
-    run_script(
-        db,
+    db.executescript(
         """
         CREATE TABLE clinics (
             id INTEGER PRIMARY KEY,
@@ -133,8 +119,7 @@ def m0001_foundation(db):
 
 @migrations(name="0002_reminders")
 def m0002_reminders(db):
-    run_script(
-        db,
+    db.executescript(
         """
         CREATE TABLE reminders (
             id INTEGER PRIMARY KEY,
@@ -194,8 +179,7 @@ def m0002_reminders(db):
 
 @migrations(name="0003_reports_and_audit")
 def m0003_reports_and_audit(db):
-    run_script(
-        db,
+    db.executescript(
         """
         CREATE TABLE appointments (
             id INTEGER PRIMARY KEY,
@@ -242,8 +226,7 @@ def m0003_reports_and_audit(db):
 
 @migrations(name="0004_rate_limits")
 def m0004_rate_limits(db):
-    run_script(
-        db,
+    db.executescript(
         """
         -- One row per counted login or enrollment attempt, shared by every
         -- worker. An attempt is counted before the password is checked (so two
@@ -261,10 +244,36 @@ def m0004_rate_limits(db):
     )
 
 
+@migrations(name="0005_reliability")
+def m0005_reliability(db):
+    db.executescript(
+        """
+        -- A reminder whose claim raised is set aside, so the rest of its batch goes on:
+        -- how often it failed, the last error (exception type and place, never its
+        -- message) and when the next tick may try it again (growing backoff).
+        ALTER TABLE reminders ADD COLUMN claim_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reminders ADD COLUMN claim_error TEXT;
+        ALTER TABLE reminders ADD COLUMN claim_retry_at TEXT;
+        CREATE INDEX reminders_set_aside ON reminders(claim_retry_at) WHERE claim_retry_at IS NOT NULL;
+        -- Appointments can be deleted: a snapshot made for one stays as it was, and only
+        -- its link to the deleted visit may be cleared. Nothing else in it may change.
+        DROP TRIGGER report_snapshots_immutable;
+        CREATE TRIGGER report_snapshots_immutable BEFORE UPDATE ON report_snapshots
+        WHEN NOT (
+            NEW.appointment_id IS NULL
+            AND NEW.id IS OLD.id AND NEW.patient_id IS OLD.patient_id
+            AND NEW.created_at IS OLD.created_at AND NEW.created_by IS OLD.created_by
+            AND NEW.period_from IS OLD.period_from AND NEW.period_to IS OLD.period_to
+            AND NEW.report IS OLD.report
+        )
+        BEGIN SELECT RAISE(ABORT, 'report snapshots are immutable'); END;
+        """
+    )
+
+
 @migrations(name="0007_web_push")
 def m0007_web_push(db):
-    run_script(
-        db,
+    db.executescript(
         """
         -- Browsers register a Web Push subscription ({endpoint, keys}) as platform 'web',
         -- stored as JSON in token. SQLite cannot change a CHECK in place: rebuild the table.
@@ -286,5 +295,5 @@ def m0007_web_push(db):
             public_key TEXT NOT NULL,
             created_at TEXT NOT NULL
         );
-        """,
+        """
     )

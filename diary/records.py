@@ -7,6 +7,7 @@ take the transaction's change ``seq``; they never commit.
 import json
 from datetime import timedelta, timezone
 
+from diary import db as dbmod
 from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.measures import MEASURES
 
@@ -258,8 +259,7 @@ def changes_since(conn, patient_id, since):
     """Everything of a patient changed after cursor ``since`` (all without one), and the new cursor."""
     since = int(since or 0)
     # One read transaction: the cursor and the rows come from the same snapshot.
-    conn.execute("BEGIN")
-    try:
+    with dbmod.read(conn):
         cursor = conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0]
         entry_rows = conn.execute(
             "SELECT * FROM entries WHERE patient_id = ? AND seq > ? ORDER BY date", (patient_id, since)
@@ -267,8 +267,6 @@ def changes_since(conn, patient_id, since):
         dose_rows = conn.execute(
             "SELECT * FROM doses WHERE patient_id = ? AND seq > ? ORDER BY taken_at", (patient_id, since)
         ).fetchall()
-    finally:
-        conn.execute("COMMIT")
     return {
         "entries": [entry_out(r) for r in entry_rows if not r["deleted"]],
         "doses": [dose_out(r) for r in dose_rows if not r["deleted"]],

@@ -112,6 +112,13 @@ def test_release1_upgrades_with_every_row_intact(release1_db):
         ] == recorded
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        # 0005: release 1's reminders start with nothing set aside.
+        assert [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT DISTINCT claim_failures, claim_error, claim_retry_at FROM reminders"
+            )
+        ] == [(0, None, None)]
     finally:
         conn.close()
 

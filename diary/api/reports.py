@@ -11,7 +11,7 @@ from diary.db import write
 from diary.errors import abort
 from diary.reports import analysis, csv_export, fhir, service, snapshots
 from diary.reports import appointments as appointments_mod
-from diary.reports.fetch import resolve_period
+from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import (
     AppointmentIn,
     AppointmentListOut,
@@ -50,7 +50,9 @@ def _report(patient, args):
 def _period(conn, patient, args, now, location="query"):
     """The resolved (start, end) of the period asked for, or 422 naming the wrong end."""
     try:
-        return resolve_period(conn, patient, args.get("from_"), args.get("to"), now)
+        start, end = resolve_period(conn, patient, args.get("from_"), args.get("to"), now)
+        check_period(start, end)
+        return start, end
     except ValidationError as exc:
         abort(422, "Not a report period.", errors={location: exc.messages})
 
@@ -119,10 +121,27 @@ def my_report(args):
 def create_appointment(body, clinician, patient):
     """Book a clinic appointment for the patient."""
     conn = auth.app_conn()
+    now = utcnow()
+    problem = appointments_mod.starts_at_problem(body["starts_at"], patient["created_at"], now)
+    if problem:
+        abort(422, "Not an appointment time.", errors={"json": {"starts_at": [problem]}})
     with write(conn):
         return appointments_mod.create_appointment(
-            conn, patient["id"], body["starts_at"], body["note"], clinician["id"], utcnow()
+            conn, patient["id"], body["starts_at"], body["note"], clinician["id"], now
         )
+
+
+@blp.delete("/patients/<patient_id>/appointments/<int:appointment_id>")
+@blp.response(204)
+@blp.doc(operationId="deletePatientAppointment")
+@clinic_patient("delete_appointment")
+def delete_appointment(patient, appointment_id):
+    """Delete one of the patient's appointments (a snapshot made for it stays, unlinked)."""
+    conn = auth.app_conn()
+    with write(conn):
+        found = appointments_mod.delete_appointment(conn, patient["id"], appointment_id)
+    if not found:
+        abort(404, "No such appointment.")
 
 
 @blp.get("/patients/<patient_id>/appointments")

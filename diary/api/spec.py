@@ -5,7 +5,7 @@ from http import HTTPStatus
 
 from apispec import BasePlugin
 
-from diary.schemas.common import ClientUUID, DateText, DoseMg, Either, InstantText
+from diary.schemas.common import ClientUUID, DateText, DoseMg, Either, InstantText, Note, SingleLine
 
 # How our own marshmallow fields appear in the document.
 FIELD_TYPES = [
@@ -24,12 +24,22 @@ def document_fields(api):
     converter.add_attribute_function(_either_as_one_of)
     converter.add_attribute_function(_default_in_words)
     converter.add_attribute_function(_nullable_enum)
+    converter.add_attribute_function(_text_pattern)
 
 
 def _either_as_one_of(self, field, **kwargs):
     if not isinstance(field, Either):
         return {}
     return {"oneOf": [self.field2property(alternative) for alternative in field.alternatives]}
+
+
+def _text_pattern(self, field, ret, **kwargs):
+    # SingleLine and Note are strings that refuse control characters and direction
+    # overrides: the document says which, so a client can check before it sends.
+    # (StrictInteger needs nothing here: it is an Integer with minimum/maximum metadata.)
+    if not isinstance(field, (SingleLine, Note)) or "pattern" in ret:
+        return {}
+    return {"pattern": field.PATTERN}
 
 
 def _default_in_words(self, field, ret, **kwargs):

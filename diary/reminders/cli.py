@@ -1,4 +1,4 @@
-"""CLI: `diary reminders tick|preview` and `diary scheduler`."""
+"""CLI: `diary reminders tick|status|preview` and `diary scheduler`."""
 
 import json
 import sys
@@ -10,6 +10,7 @@ from diary import logging_setup
 from diary.cli_common import aware_instant, settings
 from diary.clock import utcnow
 from diary.reminders import process, schedule
+from diary.reminders.tick import status as reminder_status
 from diary.reminders.tick import tick as run_tick
 
 
@@ -31,6 +32,20 @@ def tick_command(now_text):
     finally:
         conn.close()
     click.echo(json.dumps(counts))
+
+
+@reminders.command("status")
+@click.option("--now", "now_text", default=None, help="Report as of this ISO-8601 instant (default: now).")
+def status_command(now_text):
+    """Print the reminder engine's state as JSON: due, pending, delivered in 24 h, set-aside rows."""
+    config = settings()
+    now = aware_instant(now_text) if now_text else utcnow()
+    conn = dbmod.connect(config["DATABASE"])
+    try:
+        state = reminder_status(conn, now)
+    finally:
+        conn.close()
+    click.echo(json.dumps(state, indent=2))
 
 
 @reminders.command("preview")

@@ -46,7 +46,7 @@ def acquire_lock(database):
     scheduler never leaves a stale lock behind.
     """
     path = lock_path(database)
-    handle = open(path, "a+")  # noqa: SIM115 (held for the life of the process)
+    handle = dbmod.open_private(path, "a+")  # held for the life of the process
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -1,25 +1,16 @@
 """What the web API calls when a reminder, a zone or a regimen changes.
 
-Each function works inside the caller's open write transaction (so the change
-and the new ``next_due_utc`` commit together), or opens its own when there is none.
+Each function runs in ``db.write``: inside the caller's open write transaction it
+is a savepoint (so the change and the new ``next_due_utc`` commit together),
+otherwise a transaction of its own.
 """
 
-import contextlib
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from diary import db as dbmod
 from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.reminders import rules
-
-
-@contextlib.contextmanager
-def _transaction(conn):
-    if conn.in_transaction:
-        yield conn
-    else:
-        with dbmod.write(conn):
-            yield conn
 
 
 def ensure_default_reminders(conn, patient_id, now):
@@ -29,7 +20,7 @@ def ensure_default_reminders(conn, patient_id, now):
     exists once there is a regimen, at its dose_time and following it. Call on
     patient creation and after PUT /patients/{id}/regimen.
     """
-    with _transaction(conn):
+    with dbmod.write(conn):
         now_text = to_utc_text(now)
         regimen = conn.execute(
             "SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)
@@ -56,7 +47,7 @@ def recompute_for_patient(conn, patient_id, now):
     or a reminder edit. The new zone or time applies from the next occurrence
     after ``now``; a local date that already had a delivery is skipped.
     """
-    with _transaction(conn):
+    with dbmod.write(conn):
         patient = conn.execute("SELECT timezone FROM patients WHERE id = ?", (patient_id,)).fetchone()
         if patient is None:
             return
@@ -152,7 +143,7 @@ def put_reminder(conn, patient_id, kind, data, now):
     A dose reminder keeps following the regimen while its time equals the
     regimen's dose_time. Runs inside the caller's write transaction.
     """
-    with _transaction(conn):
+    with dbmod.write(conn):
         ensure_default_reminders(conn, patient_id, now)
         regimen = conn.execute(
             "SELECT dose_time FROM regimens WHERE patient_id = ?", (patient_id,)

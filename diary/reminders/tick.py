@@ -4,6 +4,8 @@ Claims and advances run in short ``BEGIN IMMEDIATE`` transactions; network I/O
 runs outside any transaction. A delivery is claimed by inserting its ledger row,
 keyed UNIQUE(reminder_id, local_date): only the inserter sends it, so two ticks
 running at once (two schedulers by mistake) never send a local date twice.
+A reminder whose claim raises is set aside (``claim_*`` columns) and retried
+with backoff; the rest of its batch goes on.
 """
 
 import logging
@@ -13,6 +15,7 @@ from datetime import date, timedelta
 from diary import clock, dosing
 from diary import db as dbmod
 from diary.clock import parse_utc_text, to_utc_text
+from diary.logging_setup import exception_brief
 from diary.reminders import rules
 from diary.reminders.channels import FAILED, RETRY, SENT, Channels, Webhook, payload
 from diary.reminders.webpush import WebPush
@@ -68,7 +71,11 @@ def tick(conn, now, config, webhook=_CONFIG_WEBHOOK, should_stop=None, after_pos
 
 def _anything_due(conn, now_text):
     # Two indexed probes: a quiet tick must not take the write lock.
-    if conn.execute("SELECT 1 FROM reminders WHERE next_due_utc <= ? LIMIT 1", (now_text,)).fetchone():
+    if conn.execute(
+        "SELECT 1 FROM reminders WHERE next_due_utc <= ?"
+        " AND (claim_retry_at IS NULL OR claim_retry_at <= ?) LIMIT 1",
+        (now_text, now_text),
+    ).fetchone():
         return True
     return (
         conn.execute(
@@ -80,11 +87,11 @@ def _anything_due(conn, now_text):
 
 _DUE_SQL = """
 SELECT r.id, r.patient_id, r.kind, r.time, r.days, r.enabled, r.next_due_utc, r.next_local_date,
-       p.timezone, p.reminder_detail, t.platform AS push_platform
+       r.claim_failures, p.timezone, p.reminder_detail, t.platform AS push_platform
 FROM reminders r
 JOIN patients p ON p.id = r.patient_id
 LEFT JOIN push_tokens t ON t.patient_id = r.patient_id
-WHERE r.next_due_utc <= ?
+WHERE r.next_due_utc <= ? AND (r.claim_retry_at IS NULL OR r.claim_retry_at <= ?)
 ORDER BY r.next_due_utc
 LIMIT ?
 """
@@ -92,10 +99,41 @@ LIMIT ?
 
 def _claim_batch(conn, now, now_text, grace, channels, counts):
     with dbmod.write(conn):
-        rows = conn.execute(_DUE_SQL, (now_text, CLAIM_BATCH)).fetchall()
+        rows = conn.execute(_DUE_SQL, (now_text, now_text, CLAIM_BATCH)).fetchall()
         for row in rows:
-            _claim_reminder(conn, row, now, now_text, grace, channels, counts)
+            claimed = summary()
+            try:
+                # A savepoint per reminder: one that raises is undone alone and set aside.
+                with dbmod.write(conn):
+                    _claim_reminder(conn, row, now, now_text, grace, channels, claimed)
+                    _clear_set_aside(conn, row)
+            except Exception as exc:
+                if not conn.in_transaction:
+                    raise  # the error ended the whole transaction: the next tick retries the batch
+                _set_aside(conn, row, now, exc)
+            else:
+                for key, value in claimed.items():
+                    counts[key] += value
     return len(rows)
+
+
+def _set_aside(conn, row, now, exc):
+    failures = row["claim_failures"] + 1
+    retry_at = to_utc_text(now + timedelta(seconds=backoff(failures)))
+    error = exception_brief(exc)
+    conn.execute(
+        "UPDATE reminders SET claim_failures = ?, claim_error = ?, claim_retry_at = ? WHERE id = ?",
+        (failures, error, retry_at, row["id"]),
+    )
+    log.warning("reminder %s set aside (failure %s, retry at %s): %s", row["id"], failures, retry_at, error)
+
+
+def _clear_set_aside(conn, row):
+    if row["claim_failures"]:
+        conn.execute(
+            "UPDATE reminders SET claim_failures = 0, claim_error = NULL, claim_retry_at = NULL WHERE id = ?",
+            (row["id"],),
+        )
 
 
 def _claim_reminder(conn, row, now, now_text, grace, channels, counts):
@@ -300,3 +338,36 @@ def _finish(conn, delivery_id, now_text, status, error, counts):
         ).rowcount
     if done:
         counts[status] += 1
+
+
+_SET_ASIDE_SQL = """
+SELECT r.id AS reminder_id, r.patient_id, r.kind, r.next_due_utc AS due_at, r.next_local_date AS local_date,
+       r.claim_failures AS failures, r.claim_retry_at AS retry_at, r.claim_error AS error
+FROM reminders r
+WHERE r.claim_retry_at IS NOT NULL
+ORDER BY r.claim_retry_at, r.id
+"""
+
+
+def status(conn, now):
+    """Return the reminder engine's state at ``now``: what is due, pending, recently delivered, set aside."""
+    now_text = to_utc_text(now)
+    due_now = conn.execute(
+        "SELECT COUNT(*) FROM reminders WHERE next_due_utc <= ?"
+        " AND (claim_retry_at IS NULL OR claim_retry_at <= ?)",
+        (now_text, now_text),
+    ).fetchone()[0]
+    pending = conn.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+    recent = conn.execute(
+        "SELECT status, COUNT(*) FROM deliveries WHERE claimed_at > ? GROUP BY status ORDER BY status",
+        (to_utc_text(now - timedelta(hours=24)),),
+    ).fetchall()
+    next_due = conn.execute("SELECT min(next_due_utc) FROM reminders").fetchone()[0]
+    return {
+        "now": now_text,
+        "due_now": due_now,
+        "next_due_at": next_due,
+        "pending_deliveries": pending,
+        "deliveries_last_24h": {row[0]: row[1] for row in recent},
+        "set_aside": [dict(row) for row in conn.execute(_SET_ASIDE_SQL)],
+    }

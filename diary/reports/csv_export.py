@@ -20,9 +20,9 @@ side_effects, side_effect_episodes, notes``.
   (``headache:mild;other: itching:moderate``; an ``other`` side effect is named
   by its note, as in the report); ``side_effect_episodes``: ``name:episode``
   pairs, the episode's number in the report's ``side_effects[name].episodes``.
-- ``notes``: the patient's free text; a note starting with ``= + - @`` gets a leading
-  apostrophe so a spreadsheet shows it as text instead of running it as a formula
-  (OWASP "CSV Injection").
+- ``notes``: the patient's free text; a note starting with ``= + - @`` (after any spaces,
+  tabs or line breaks) gets a leading apostrophe so a spreadsheet shows it as text
+  instead of running it as a formula (OWASP "CSV Injection").
 Comma separated, RFC 4180 quoting, UTF-8 without BOM, CRLF line ends.
 """
 
@@ -47,7 +47,8 @@ def _cell(value):
 
 
 def _safe_text(text):
-    if text and text.startswith(FORMULA_STARTS):
+    # Spreadsheets skip leading spaces and line breaks before reading a formula.
+    if text and (text.startswith(FORMULA_STARTS) or text.lstrip(" \n\r\t").startswith(FORMULA_STARTS)):
         return "'" + text
     return text
 

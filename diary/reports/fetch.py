@@ -145,23 +145,42 @@ def appointment_days(conn, patient_id, timezone):
 
 
 def resolve_period(conn, patient, period_from, period_to, now):
-    """Fill a missing end of the period with the default rule at the aware instant ``now``.
+    """Return the (start, end) of the report asked for, as seen at the aware instant ``now``.
 
-    Raises marshmallow's ValidationError (keyed ``from``) when the result is not a period.
+    The one period rule (``check_period`` is its last step):
+    - a missing end is today in the patient's zone; a missing start is the last
+      appointment day before today, else 90 days back (``analysis.default_period``),
+      and lies at most MAX_PERIOD_DAYS before the end: an appointment decades back
+      must not make a report of decades;
+    - the start never lies before the patient's record began (``record_dates``): days
+      before it are neither missing nor counted. A period that ends before the record
+      began is refused (ValidationError keyed ``to``), the only refusal here; the
+      default period never is one, so a page can always fall back to it.
     """
     today = local_date(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
         today, appointment_days(conn, patient["id"], patient["timezone"])
     )
     end = period_to or default_to
-    start = period_from or (
-        default_from if default_from <= end else end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
-    )
-    # Days before the patient's record began are neither missing nor counted.
+    if period_from is not None:
+        start = period_from
+    else:
+        if default_from > end:
+            default_from = end - timedelta(days=analysis.DEFAULT_PERIOD_DAYS - 1)
+        start = limit_start(default_from, end)
     record_start, _ = record_dates(conn, patient)
     if end < record_start:
         raise ValidationError({"to": [f"The patient's record begins on {record_start.isoformat()}."]})
-    start = max(start, record_start)
+    return max(start, record_start), end
+
+
+def limit_start(start, end):
+    """Move ``start`` forward so that ``start``-``end`` covers at most MAX_PERIOD_DAYS."""
+    return max(start, end - timedelta(days=MAX_PERIOD_DAYS - 1))
+
+
+def check_period(start, end):
+    """Raise marshmallow's ValidationError (keyed ``from``) when ``start``-``end`` is not a report period."""
     # With one end given, the default other end can leave the period upside down or
     # too long (from alone, in the future or decades back): refuse, never crash or churn.
     if start > end:
@@ -170,4 +189,3 @@ def resolve_period(conn, patient, period_from, period_to, now):
         )
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationError({"from": [f"A report covers at most {MAX_PERIOD_DAYS} days."]})
-    return start, end

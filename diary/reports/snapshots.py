@@ -82,7 +82,8 @@ def appointment_period(conn, patient, starts_at, now):
     days = fetch.appointment_days(conn, patient["id"], patient["timezone"])
     start, _ = analysis.default_period(visit_day, days)
     end = min(visit_day, today)
-    return min(start, end), end
+    # The same limit as every report: a visit after one decades back is not a report of decades.
+    return fetch.limit_start(min(start, end), end), end
 
 
 def snapshot_upcoming_appointments(conn, now, settings):

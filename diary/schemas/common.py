@@ -117,6 +117,49 @@ def is_valid_timezone(name):
     return True
 
 
+# C0 and C1 controls and DEL; the bidi embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069), which can make "3 mg" read as "gm 3"; and the Unicode line and paragraph
+# separators. Right-to-left text itself and the RLM/LRM marks stay allowed.
+# Written as \u escapes, which Python's re and the document's (ECMA-262) patterns both read.
+_ONE_LINE_REFUSED = r"\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_NOTE_REFUSED = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_NOT_ON_ONE_LINE = re.compile(f"[{_ONE_LINE_REFUSED}]")
+_NOT_IN_NOTES = re.compile(f"[{_NOTE_REFUSED}]")
+
+
+class SingleLine(fields.String):
+    """One line of text (a name, a medication, a device): no control characters, no bidi overrides."""
+
+    default_error_messages = {
+        "control": "Must be one line of text without control characters or direction overrides."
+    }
+    # What the OpenAPI document says (diary.api.spec): the same characters refused.
+    PATTERN = f"^[^{_ONE_LINE_REFUSED}]*$"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _NOT_ON_ONE_LINE.search(text):
+            raise self.make_error("control")
+        return text
+
+
+class Note(fields.String):
+    """Free text that keeps newlines and tabs, and no other control character or bidi override."""
+
+    default_error_messages = {
+        "control": "Only newlines and tabs are allowed among control characters; no direction overrides."
+    }
+    # A CR is taken only before a LF (Windows line ends), as _deserialize does.
+    PATTERN = f"^(?:[^{_NOTE_REFUSED}]|\\r\\n)*$"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # A phone that sends Windows line ends stores plain newlines.
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")
+        if _NOT_IN_NOTES.search(text):
+            raise self.make_error("control")
+        return text
+
+
 class Timezone(fields.String):
     """An IANA time zone name, checked with zoneinfo."""
 
@@ -236,17 +279,31 @@ class DoseMg(fields.Field):
         return None if value is None else ug_to_mg(value)
 
 
-class StrictInteger(fields.Integer):
-    """An integer that refuses strings, floats and booleans."""
+# SQLite stores integers in 8 bytes: a larger one raises OverflowError at the INSERT.
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
 
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
+
+class StrictInteger(fields.Integer):
+    """An integer (not a string, float or boolean) within bounds; SQLite's range at most."""
+
+    default_error_messages = {"range": "Must be between {minimum} and {maximum}."}
+
+    def __init__(self, minimum=SQLITE_INT_MIN, maximum=SQLITE_INT_MAX, **kwargs):
+        if not SQLITE_INT_MIN <= minimum <= maximum <= SQLITE_INT_MAX:
+            raise ValueError("integer bounds must lie within SQLite's range")
+        self.minimum, self.maximum = minimum, maximum
+        # The range is checked in _deserialize rather than by a validator: six scores per
+        # entry, 500 entries per sync batch. metadata documents it in the OpenAPI schema.
+        metadata = {"minimum": minimum, "maximum": maximum, **kwargs.pop("metadata", {})}
+        super().__init__(strict=True, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         # type() and not isinstance(): True is an int to Python, not to a diary.
-        if type(value) is int:
-            return value
-        raise self.make_error("invalid")
+        if type(value) is not int:
+            raise self.make_error("invalid")
+        if not self.minimum <= value <= self.maximum:
+            raise self.make_error("range", minimum=self.minimum, maximum=self.maximum)
+        return value
 
 
 class StrictFloat(fields.Float):
@@ -270,19 +327,8 @@ class StrictFloat(fields.Float):
 class Score(StrictInteger):
     """A 0-10 rating."""
 
-    default_error_messages = {"range": "Must be between 0 and 10."}
-
     def __init__(self, **kwargs):
-        # The range is checked in _deserialize rather than by a validator: six
-        # scores per entry, 500 entries per sync batch. metadata documents it.
-        metadata = {"minimum": 0, "maximum": 10, **kwargs.pop("metadata", {})}
-        super().__init__(allow_none=True, metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if not 0 <= value <= 10:
-            raise self.make_error("range")
-        return value
+        super().__init__(minimum=0, maximum=10, allow_none=True, **kwargs)
 
 
 class ClientUUID(fields.String):

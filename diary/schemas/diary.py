@@ -16,8 +16,10 @@ from diary.schemas.common import (
     InstantText,
     ItemList,
     LocalDate,
+    Note,
     Out,
     Score,
+    SingleLine,
     Strict,
     StrictFloat,
 )
@@ -40,7 +42,7 @@ MAX_NOTES = 2000
 class SideEffectSchema(Strict):
     name = fields.String(required=True, validate=validate.OneOf(SIDE_EFFECT_NAMES))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = SingleLine(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @ma.validates_schema
     def _other_needs_note(self, data, **kwargs):
@@ -75,7 +77,7 @@ class EntryFields(Strict):
         load_default=list,
         validate=validate.Length(max=len(SIDE_EFFECT_NAMES)),
     )
-    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTES))
+    notes = Note(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTES))
     recorded_at = Instant(required=True, metadata={"description": "When the patient made this version."})
 
     @ma.validates_schema
@@ -122,13 +124,13 @@ DOSE_STATUSES = ("taken", "skipped")
 
 
 class DoseFields(Strict):
-    medication = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    medication = SingleLine(required=True, validate=validate.Length(min=1, max=100))
     amount_mg = DoseMg(required=True)
     taken_at = Instant(
         required=True, metadata={"description": "Aware time; its offset sets the dose's diary day."}
     )
     status = fields.String(required=True, validate=validate.OneOf(DOSE_STATUSES))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Note(load_default=None, allow_none=True, validate=validate.Length(max=500))
     recorded_at = Instant(
         load_default=None,
         metadata={"description": "When the patient made this version; the later version wins."},

@@ -3,11 +3,21 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from diary.schemas.common import DateText, DoseMg, InstantText, LocalDate, Out, Strict, Timezone, WallTime
+from diary.schemas.common import (
+    DateText,
+    DoseMg,
+    InstantText,
+    LocalDate,
+    Out,
+    SingleLine,
+    Strict,
+    Timezone,
+    WallTime,
+)
 
 
 class LoginIn(Strict):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    email = SingleLine(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
 
 
@@ -18,8 +28,8 @@ class LoginOut(Out):
 
 
 class EnrollIn(Strict):
-    code = fields.String(required=True, validate=validate.Length(min=4, max=64))
-    device_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    code = SingleLine(required=True, validate=validate.Length(min=4, max=64))
+    device_name = SingleLine(required=True, validate=validate.Length(min=1, max=100))
 
 
 class EnrollOut(Out):
@@ -29,9 +39,9 @@ class EnrollOut(Out):
 
 
 class PatientIn(Strict):
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    display_name = SingleLine(required=True, validate=validate.Length(min=1, max=100))
     timezone = Timezone(required=True)
-    external_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    external_ref = SingleLine(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class PatientOut(Out):
@@ -57,7 +67,7 @@ class EnrollmentCodeOut(Out):
 
 
 class MePatchIn(Strict):
-    display_name = fields.String(validate=validate.Length(min=1, max=100))
+    display_name = SingleLine(validate=validate.Length(min=1, max=100))
     timezone = Timezone()
 
 
@@ -85,11 +95,11 @@ class StepSchema(Strict):
 
 
 class RegimenIn(Strict):
-    medication = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    medication = SingleLine(required=True, validate=validate.Length(min=1, max=100))
     dose_time = WallTime(required=True)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1, max=100))
     other_medications = fields.List(
-        fields.String(validate=validate.Length(min=1, max=100)),
+        SingleLine(validate=validate.Length(min=1, max=100)),
         load_default=list,
         validate=validate.Length(max=50),
     )

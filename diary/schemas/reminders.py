@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate
 
 from diary.reminders import webpush
 from diary.reminders.rules import DAY_NAMES, KINDS
-from diary.schemas.common import DateText, Instant, InstantText, Out, Strict, WallTime
+from diary.schemas.common import DateText, Instant, InstantText, Out, SingleLine, Strict, WallTime
 
 
 def _distinct(values):
@@ -117,7 +117,9 @@ class WebPushKeysIn(Strict):
 class WebPushSubscriptionIn(Strict):
     """A browser's PushSubscription as ``subscription.toJSON()`` gives it."""
 
-    endpoint = fields.String(
+    # SingleLine: urlsplit drops tabs and line breaks silently, so _https_endpoint alone
+    # would let them through into the stored URL.
+    endpoint = SingleLine(
         required=True,
         validate=[validate.Length(min=9, max=webpush.MAX_ENDPOINT), _https_endpoint],
         metadata={"format": "uri", "description": "The push service's https:// URL for this browser."},
@@ -135,7 +137,7 @@ class PushIn(Strict):
     """Body of PUT /me/push: a native token (ios, android) or a browser subscription (web)."""
 
     platform = fields.String(required=True, validate=validate.OneOf(("ios", "android", "web")))
-    token = fields.String(
+    token = SingleLine(
         validate=validate.Length(min=1, max=4096), metadata={"description": "ios and android only."}
     )
     subscription = fields.Nested(WebPushSubscriptionIn, metadata={"description": "web only."})

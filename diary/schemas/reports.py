@@ -11,7 +11,18 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.measures import DIRECTED, MEASURES, WORSENING_FLAGS
-from diary.schemas.common import OPTIONAL, AsIs, DateText, Instant, InstantText, LocalDate, Out, Strict
+from diary.schemas.common import (
+    OPTIONAL,
+    AsIs,
+    DateText,
+    Instant,
+    InstantText,
+    LocalDate,
+    Note,
+    Out,
+    Strict,
+    StrictInteger,
+)
 
 # Ten years of days: longer than any diary, short enough to bound the work.
 MAX_PERIOD_DAYS = 3660
@@ -41,15 +52,16 @@ class ReportArgs(Strict):
 class SnapshotIn(ReportArgs):
     """Period of a new snapshot, optionally tied to an appointment."""
 
-    appointment_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    appointment_id = StrictInteger(minimum=1, load_default=None, allow_none=True)
 
 
 # -- the report: documentation only --------------------------------------------------------
 # The views send the report dicts the analysis built (service.to_json) and never dump
 # them through these schemas; they type the document for generated clients.
-# Every key is sent by every report made now (tests/reports/test_api.py holds a real report
-# to this document). Keys marked NEWER were added by a later analysis (issue 8): a snapshot
-# is kept exactly as it was made, so one stored before them lacks them (StoredReportOut).
+# Every key is sent by every report made now (tests/reports/test_report_document.py holds
+# real reports to this document). Keys marked NEWER were added by a later analysis (issue
+# 8): a snapshot is kept exactly as it was made, so one stored before them lacks them
+# (StoredReportOut).
 
 NEWER = {"newer": True}
 
@@ -379,7 +391,7 @@ class FhirBundleOut(Out):
 
 class AppointmentIn(Strict):
     starts_at = Instant(required=True, metadata={"description": "Aware start time of the visit."})
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Note(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class AppointmentOut(Out):

@@ -15,8 +15,9 @@ from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
 from diary.reports import charts, service, snapshots
-from diary.reports.fetch import resolve_period
+from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import ReportArgs
+from diary.web.redirects import safe_next
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
@@ -116,10 +117,8 @@ def _audit(clinician, action, patient_id):
 
 
 def _safe_next(target):
-    # Only same-site paths: an absolute or scheme-relative URL would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.patients")
+    # Only same-site paths (diary/web/redirects.py); anything else goes to the patient list.
+    return safe_next(target) or url_for("web.patients")
 
 
 @bp.get("/")
@@ -224,6 +223,7 @@ def report(patient_id):
     now = utcnow()
     try:
         start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
+        check_period(start, end)
     except ValidationError as exc:
         errors = exc.messages
         start, end = resolve_period(conn, patient, None, None, now)
@@ -263,6 +263,7 @@ def save_snapshot(patient_id):
     try:
         args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
         start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
+        check_period(start, end)
     except ValidationError:
         abort(400, "Give the period as two dates.")
     document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)

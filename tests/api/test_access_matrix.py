@@ -85,6 +85,7 @@ PATH_VALUES = {
     "snapshot_id": "snapshot_id",
     "notification_id": "notification_id",
     "kind": "kind",
+    "appointment_id": "appointment_id",
 }
 
 
@@ -260,6 +261,7 @@ def world(client, conn):
             json={"starts_at": "2026-06-01T09:00:00+01:00", "note": f"appt-{MARK}"},
         )
         assert r.status_code == 201, r.json
+        world["appointment_id"] = r.json["id"]
     if ("POST", "/patients/<patient_id>/reports") in ROUTES:
         r = client.post(f"{API}/patients/{victim_id}/reports", headers=h, json={})
         assert r.status_code == 201, r.json

@@ -289,3 +289,29 @@ def test_path_parameters_are_typed_by_their_schemas(spec):
         for method in ("get", "put", "delete"):
             (param,) = [p for p in spec["paths"][path][method]["parameters"] if p["in"] == "path"]
             assert param["name"] == name and param["schema"]["format"] == fmt, (method, path)
+
+
+def test_text_fields_document_what_they_refuse(spec):
+    """SingleLine and Note say in the document which characters they refuse, exactly as the server does."""
+    from marshmallow import ValidationError
+
+    from diary.schemas.common import Note, SingleLine
+
+    schemas = spec["components"]["schemas"]
+    one_line = schemas["PatientIn"]["properties"]["display_name"]["pattern"]
+    note = schemas["EntryIn"]["properties"]["notes"]["pattern"]
+    assert schemas["DoseIn"]["properties"]["medication"]["pattern"] == one_line
+    assert schemas["RegimenIn"]["properties"]["other_medications"]["items"]["pattern"] == one_line
+    assert schemas["AppointmentIn"]["properties"]["note"]["pattern"] == note
+    samples = ["Ann", "Zoë 4,5 mg", "\u05d0\u05d1 RTL", "a\nb", "a\r\nb", "a\tb", "a\rb", "a\x00", "\x1b[31m"]
+    samples += ["3 \u202emg", "x\u2066y", "line\u2028sep", "del\x7f", "c1\x85"]
+    for field, pattern in ((SingleLine(), one_line), (Note(), note)):
+        for text in samples:
+            try:
+                field.deserialize(text)
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert bool(re.fullmatch(pattern, text)) is accepted, (type(field).__name__, text)
+    appointment = schemas["SnapshotIn"]["properties"]["appointment_id"]
+    assert appointment["minimum"] == 1 and appointment["maximum"] == 2**63 - 1

@@ -80,7 +80,7 @@ def kill_group(proc, sig=signal.SIGKILL, timeout=15):
 
 
 class Gunicorn:
-    """The real service: ``python -m gunicorn wsgi:app`` with 2 workers on a loopback port."""
+    """The real service: ``python -m gunicorn wsgi:app`` with our settings and 2 workers on a loopback port."""
 
     def __init__(self, db_path, log_path, workers=2, port=None, extra_env=None):
         self.db_path = db_path
@@ -101,6 +101,8 @@ class Gunicorn:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    "--config",
+                    "python:diary.gunicorn_conf",
                     "--bind",
                     f"127.0.0.1:{self.port}",
                     "--workers",

@@ -257,6 +257,8 @@ def _web(**changes):
         (_web(endpoint="https://127.0.0.1:8000/x"), None),
         (_web(endpoint="ftp://x/y"), ("subscription", "endpoint")),
         (_web(endpoint="https://u:p@push.example.net/x"), ("subscription", "endpoint")),
+        (_web(endpoint="https://push.example.net/a\nb"), ("subscription", "endpoint")),
+        (_web(endpoint="https://push.example.net/a\tb"), ("subscription", "endpoint")),
         (_web(endpoint=None), ("subscription", "endpoint")),
         (_web(endpoint="https://" + "a" * 1100), ("subscription", "endpoint")),
         (_web(keys={"p256dh": "AAAA", "auth": AUTH}), ("subscription", "keys", "p256dh")),

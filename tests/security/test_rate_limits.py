@@ -254,7 +254,18 @@ def gunicorn(tmp_path):
     env = {**os.environ, "DIARY_DATABASE": db, "DIARY_LOG_LEVEL": "WARNING"}
     log = open(tmp_path / "gunicorn.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:diary.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,

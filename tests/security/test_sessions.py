@@ -266,3 +266,44 @@ def test_web_logout_ends_the_session(client, clinic):
     csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
     assert not _is_logged_in(client)
+
+
+# -- idle refresh granularity ---------------------------------------------------------
+
+
+def _age_token(conn, token, seconds):
+    """Move a token's recorded instants ``seconds`` into the past, as if that much time had passed."""
+    row = conn.execute(
+        "SELECT created_at, last_used_at FROM tokens WHERE token_hash = ?", (auth.sha256(token),)
+    ).fetchone()
+    with dbmod.write(conn):
+        conn.execute(
+            "UPDATE tokens SET created_at = ?, last_used_at = ? WHERE token_hash = ?",
+            (
+                to_utc_text(datetime.fromisoformat(row["created_at"]) - timedelta(seconds=seconds)),
+                to_utc_text(
+                    datetime.fromisoformat(row["last_used_at"] or row["created_at"])
+                    - timedelta(seconds=seconds)
+                ),
+                auth.sha256(token),
+            ),
+        )
+
+
+def test_a_short_idle_window_is_an_idle_timeout_not_a_fixed_lifetime(app, client, conn, clinic):
+    # One idle minute, a request every 40 s: the session must stay alive as long as it is used.
+    app.config["CLINICIAN_IDLE_MINUTES"] = 1
+    token = _login(client, clinic["email"])["token"]
+    for _ in range(4):
+        _age_token(conn, token, 40)
+        assert _me_as_clinician(client, token) == 200
+    # And it still ends after a minute without use.
+    _age_token(conn, token, 61)
+    assert _me_as_clinician(client, token) == 401
+
+
+def test_last_used_is_refreshed_at_most_every_quarter_of_the_idle_window():
+    assert auth.touch_interval_seconds(30) == 60  # the usual 30 minutes: at most once a minute
+    assert auth.touch_interval_seconds(1) == 15
+    assert auth.touch_interval_seconds(2) == 30
+    assert auth.touch_interval_seconds(0) == 60  # no idle limit
