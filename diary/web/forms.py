@@ -22,6 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from diary.reminders.rules import DAY_NAMES
@@ -34,7 +35,7 @@ ZONE_SET = set(ZONES)
 def zone_choices(first=None):
     """Every IANA zone, ``first`` (the clinic's most used) at the top."""
     zones = [first] + [z for z in ZONES if z != first] if first in ZONE_SET else ZONES
-    return [(z, z.replace("_", " ")) for z in zones]
+    return [SelectChoice(z, z.replace("_", " ")) for z in zones]
 
 
 def blank_to_none(value):
@@ -120,8 +121,8 @@ class RegimenForm(PageForm):
     template = SelectField(
         "Template",
         choices=[
-            ("ldn-standard", "LDN standard: 1.5, 3, 4.5 mg, 14 days apart"),
-            ("ldn-slow", "LDN slow: 0.5 mg more every 7 days up to 4.5 mg"),
+            SelectChoice("ldn-standard", "LDN standard: 1.5, 3, 4.5 mg, 14 days apart"),
+            SelectChoice("ldn-slow", "LDN slow: 0.5 mg more every 7 days up to 4.5 mg"),
         ],
     )
     start_date = StringField("Template start date", filters=[blank_to_none])
@@ -206,7 +207,7 @@ class MultiCheckbox(SelectMultipleField):
 
 class ReminderForm(PageForm):
     time = StringField("Time (HH:MM)", filters=[blank_to_none])
-    days = MultiCheckbox("Days", choices=[(d, d.capitalize()) for d in DAY_NAMES], validate_choice=False)
+    days = MultiCheckbox("Days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES], validate_choice=False)
     enabled = BooleanField("On")
 
 
