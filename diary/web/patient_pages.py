@@ -219,6 +219,7 @@ def qr_svg(text):
         scale=4,
         border=4,
         svgclass="qr",
+        omitsize=True,
         lineclass=None,
         title="Enrollment QR code",
         dark="#000",
