@@ -17,12 +17,6 @@ from diary.web.pages import bp, login_required
 _clinician_in = ClinicianIn()
 
 
-def _checked(form):
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    return form
-
-
 def _password_problem(password):
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         return f"Use at least {auth.MIN_PASSWORD_LENGTH} characters."
@@ -38,7 +32,7 @@ def account_password():
     form = forms.PasswordForm()
     done = request.args.get("changed") == "1"
     if request.method == "POST":
-        _checked(form)
+        forms.checked(form)
         current, new = form.current_password.data or "", form.new_password.data or ""
         conn = auth.app_conn()
         problem = _password_problem(new)
@@ -65,7 +59,7 @@ def set_password(token):
         abort(404, "This link has expired or was already used; ask your clinic admin for a new one.")
     form = forms.SetPasswordForm()
     if request.method == "POST":
-        _checked(form)
+        forms.checked(form)
         problem = _password_problem(form.new_password.data or "")
         if problem is None:
             with write(conn):
@@ -99,7 +93,7 @@ def clinicians():
     form = forms.ClinicianForm()
     if request.method == "GET":
         return _clinicians_page(clinician, forms.ClinicianForm(formdata=None))
-    _checked(form)
+    forms.checked(form)
     data = forms.load(form, _clinician_in, {"email": form.email.data or "", "name": form.name.data or ""})
     if data is not None:
         conn = auth.app_conn()
@@ -122,7 +116,7 @@ def clinicians():
 def deactivate_clinician(clinician_id):
     """Clinic admins: deactivate a clinician (their sessions and tokens stop working)."""
     clinician = _admin()
-    _checked(forms.ActionForm())
+    forms.checked(forms.ActionForm())
     if clinician_id == clinician["id"]:
         abort(409, "You cannot deactivate yourself.")
     conn = auth.app_conn()

@@ -9,7 +9,9 @@ rule: single-line text, IANA zones, HH:MM, mg with at most 3 decimals...).
 from datetime import date, timedelta
 from zoneinfo import available_timezones
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
 from marshmallow import ValidationError
 from wtforms import (
     BooleanField,
@@ -23,8 +25,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError as WTFValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from diary.errors import abort
 from diary.reminders.rules import DAY_NAMES
 
 STEP_ROWS = 8
@@ -36,6 +40,18 @@ def zone_choices(first=None):
     """Every IANA zone, ``first`` (the clinic's most used) at the top."""
     zones = [first] + [z for z in ZONES if z != first] if first in ZONE_SET else ZONES
     return [SelectChoice(z, z.replace("_", " ")) for z in zones]
+
+
+def checked(form):
+    """The form, once the posted ``csrf_token`` is right; else stop with 400 (field rules are the caller's).
+
+    Read from the request, not the form: a prefixed form (the two reminder forms) would name it otherwise.
+    """
+    try:
+        validate_csrf(request.form.get("csrf_token", ""))
+    except WTFValidationError:
+        abort(400, "The form expired; reload the page and try again.")
+    return form
 
 
 def blank_to_none(value):
@@ -207,7 +223,9 @@ class MultiCheckbox(SelectMultipleField):
 
 class ReminderForm(PageForm):
     time = StringField("Time (HH:MM)", filters=[blank_to_none])
-    days = MultiCheckbox("Days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES], validate_choice=False)
+    days = MultiCheckbox(
+        "Days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES], validate_choice=False
+    )
     enabled = BooleanField("On")
 
 

@@ -98,8 +98,7 @@ def new_patient():
     clinician = login_required()
     form = _patient_form(clinician)
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, "The form expired; reload the page and try again.")
+        forms.checked(form)
         data = forms.load(form, _patient_in, form.data_for_api())
         if data is not None:
             conn = auth.app_conn()
@@ -136,9 +135,11 @@ def _home(clinician, patient, status=200, **overrides):
         },
     )
     reminder_forms = {}
-    for row in schedule.list_reminders(conn, pid):
-        kind = row["kind"]
-        out = schedule.reminder_out(row)
+    stored = {row["kind"]: row for row in schedule.list_reminders(conn, pid)}
+    for kind in KINDS:
+        if kind not in stored and f"reminder_{kind}" not in overrides:
+            continue  # no dose reminder before a regimen
+        out = schedule.reminder_out(stored[kind]) if kind in stored else {"follows_regimen": False}
         reminder_forms[kind] = overrides.get(f"reminder_{kind}") or forms.ReminderForm(
             formdata=None,
             prefix=kind,
@@ -176,18 +177,11 @@ def patient_home(clinician, patient):
     return _home(clinician, patient)
 
 
-def _checked(form):
-    """Stop with 400 when the form's CSRF token is missing or wrong."""
-    if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    return form
-
-
 @bp.post("/patients/<patient_id>/profile")
 @page_patient("update_patient")
 def update_profile(clinician, patient):
     """Change the patient's name, time zone or external reference."""
-    form = _checked(_patient_form(clinician))
+    form = forms.checked(_patient_form(clinician))
     data = forms.load(form, _patient_in, form.data_for_api())
     if data is None:
         return _home(clinician, patient, 422, profile=form)
@@ -244,7 +238,7 @@ def _enrollment_context(patient):
 @page_patient("new_enrollment_code")
 def new_enrollment_code(clinician, patient):
     """Issue a fresh code (the old one stops working) and show it with its QR code."""
-    _checked(forms.ActionForm())
+    forms.checked(forms.ActionForm())
     conn = auth.app_conn()
     with write(conn):
         issued = people.new_enrollment_code(
@@ -343,7 +337,7 @@ def _apply_template(form):
 @page_patient("update_regimen")
 def save_regimen(clinician, patient):
     """Apply a template to the form (``apply_template``), or save the regimen."""
-    form = _checked(forms.RegimenForm())
+    form = forms.checked(forms.RegimenForm())
     if "apply_template" in request.form:
         ok = _apply_template(form)
         return _regimen_page(clinician, patient, form, 200 if ok else 422)
@@ -403,7 +397,7 @@ def _regimen_errors(form, messages, row_of):
 @page_patient("create_appointment")
 def book_appointment(clinician, patient):
     """Book an appointment at a local date and time in the patient's zone."""
-    form = _checked(forms.AppointmentForm())
+    form = forms.checked(forms.AppointmentForm())
     conn = auth.app_conn()
     now = utcnow()
     starts_at = None
@@ -430,7 +424,7 @@ def book_appointment(clinician, patient):
 @page_patient("delete_appointment")
 def delete_appointment(clinician, patient, appointment_id):
     """Delete an upcoming appointment (a past one stays: it dates a report period)."""
-    _checked(forms.ActionForm())
+    forms.checked(forms.ActionForm())
     conn = auth.app_conn()
     found = (
         appointments.get_appointment(conn, patient["id"], appointment_id) if appointment_id < 2**63 else None
@@ -450,7 +444,7 @@ def update_reminder(clinician, patient, kind):
     """Change the dose or diary reminder's time, days and on/off."""
     if kind not in KINDS:
         abort(404, "No such reminder.")
-    form = _checked(forms.ReminderForm(prefix=kind))
+    form = forms.checked(forms.ReminderForm(prefix=kind))
     data = forms.load(
         form,
         _reminder_in,
@@ -470,7 +464,7 @@ def update_reminder(clinician, patient, kind):
 @page_patient("revoke_device")
 def revoke_device(clinician, patient, device_id):
     """Revoke one of the patient's devices (a lost phone)."""
-    _checked(forms.ActionForm())
+    forms.checked(forms.ActionForm())
     conn = auth.app_conn()
     with write(conn):
         found = people.revoke_device(conn, patient["id"], device_id, utcnow())
@@ -542,7 +536,7 @@ def export_json(patient):
 @page_patient()
 def erase_patient(clinician, patient):
     """Erase the patient for good once their display name is typed to confirm."""
-    form = _checked(forms.EraseForm())
+    form = forms.checked(forms.EraseForm())
     if (form.confirm.data or "") != patient["display_name"]:
         form.confirm.errors = ["Type the patient's name exactly as shown to erase their data."]
         return _home(clinician, patient, 422, erase=form)

@@ -69,4 +69,7 @@ def other_web(app, conn):
 
 
 def audit_actions(conn, patient_id):
-    return [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE patient_id = ? ORDER BY id", (patient_id,))]
+    return [
+        r[0]
+        for r in conn.execute("SELECT action FROM audit_log WHERE patient_id = ? ORDER BY id", (patient_id,))
+    ]

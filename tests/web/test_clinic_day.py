@@ -69,7 +69,9 @@ def issue_code(page, base, patient_id):
 
 def enroll_device(base, code):
     """What the patient app does with the code: POST /enroll; return the device token."""
-    r = requests.post(f"{base}/api/v1/enroll", json={"code": code, "device_name": "clinic-day phone"}, timeout=10)
+    r = requests.post(
+        f"{base}/api/v1/enroll", json={"code": code, "device_name": "clinic-day phone"}, timeout=10
+    )
     assert r.status_code == 201, r.text
     return r.json()["token"]
 
@@ -99,11 +101,25 @@ def post_week(base, token, days, zone=ZONE):
     headers = {"Authorization": f"Bearer {token}"}
     now = datetime.now(ZoneInfo(zone)).isoformat()
     for n, day in enumerate(days):
-        entry = {"pain": 6 - n % 3, "sleep_hours": 7, "mood": 5, "notes": f"day {n + 1} note", "recorded_at": now}
-        r = requests.put(f"{base}/api/v1/me/entries/{day.isoformat()}", json=entry, headers=headers, timeout=10)
+        entry = {
+            "pain": 6 - n % 3,
+            "sleep_hours": 7,
+            "mood": 5,
+            "notes": f"day {n + 1} note",
+            "recorded_at": now,
+        }
+        r = requests.put(
+            f"{base}/api/v1/me/entries/{day.isoformat()}", json=entry, headers=headers, timeout=10
+        )
         assert r.status_code == 201, r.text
         taken = datetime.combine(day, time(22, 0), tzinfo=ZoneInfo(zone)).isoformat()
-        dose = {"medication": "naltrexone", "amount_mg": 1.5, "taken_at": taken, "status": "taken", "recorded_at": now}
+        dose = {
+            "medication": "naltrexone",
+            "amount_mg": 1.5,
+            "taken_at": taken,
+            "status": "taken",
+            "recorded_at": now,
+        }
         r = requests.put(f"{base}/api/v1/me/doses/{uuid.uuid4()}", json=dose, headers=headers, timeout=10)
         assert r.status_code == 201, r.text
 

@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, scrolls_sideways, serve
-from tests.web.test_clinic_day import add_patient, apply_template, book_appointment, enroll_device, issue_code, log_in
+from tests.web.test_clinic_day import (
+    add_patient,
+    apply_template,
+    book_appointment,
+    enroll_device,
+    issue_code,
+    log_in,
+)
 
 ZONE = "Europe/Berlin"
 
@@ -62,7 +69,9 @@ def _pages(page, base, clinic, tag):
     page.fill("input[name='steps-1-dose_mg']", "abc")
     page.get_by_role("button", name="Save regimen").click()
     yield "regimen-errors"
-    book_appointment(page, base, pid, datetime.combine(today + timedelta(days=7), datetime.min.time()), "visit")
+    book_appointment(
+        page, base, pid, datetime.combine(today + timedelta(days=7), datetime.min.time()), "visit"
+    )
     page.goto(f"{base}/patients/{pid}")
     yield "patient-home"
     page.fill("#starts_at", "")
