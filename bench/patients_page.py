@@ -64,7 +64,14 @@ def build(path, patients, seed=11):
             conn.execute(
                 "INSERT INTO patients (id, clinic_id, display_name, timezone, external_ref, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (pid, clinic["id"], f"Patient {n:05d}", ZONE, f"MRN-{n:06d}", to_utc_text(now - timedelta(days=DAYS))),
+                (
+                    pid,
+                    clinic["id"],
+                    f"Patient {n:05d}",
+                    ZONE,
+                    f"MRN-{n:06d}",
+                    to_utc_text(now - timedelta(days=DAYS)),
+                ),
             )
             others = '["oxycodone 5 mg"]' if n % 25 == 0 else "[]"
             conn.execute(
@@ -74,7 +81,10 @@ def build(path, patients, seed=11):
             )
             conn.executemany(
                 "INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
-                [(pid, (first + timedelta(days=d)).isoformat(), ug) for d, ug in ((14, 1500), (28, 3000), (42, 4500))],
+                [
+                    (pid, (first + timedelta(days=d)).isoformat(), ug)
+                    for d, ug in ((14, 1500), (28, 3000), (42, 4500))
+                ],
             )
             entries, doses = [], []
             keep = 0.9 if n % 7 else 0.3  # some sparse diaries
@@ -85,15 +95,38 @@ def build(path, patients, seed=11):
                 seq += 1
                 severe = '[{"name": "headache", "severity": "severe"}]' if n % 40 == 0 and d > 50 else "[]"
                 entries.append(
-                    (pid, day.isoformat(), rng.randint(2, 8), rng.randint(3, 9), rng.randint(2, 8), rng.randint(3, 8),
-                     rng.randint(3, 8), rng.randint(3, 8), 7.0, severe, now_text, now_text, seq)
+                    (
+                        pid,
+                        day.isoformat(),
+                        rng.randint(2, 8),
+                        rng.randint(3, 9),
+                        rng.randint(2, 8),
+                        rng.randint(3, 8),
+                        rng.randint(3, 8),
+                        rng.randint(3, 8),
+                        7.0,
+                        severe,
+                        now_text,
+                        now_text,
+                        seq,
+                    )
                 )
                 if d >= 14:
                     seq += 1
                     taken = datetime.combine(day, datetime.min.time().replace(hour=22), tzinfo=ZoneInfo(ZONE))
                     doses.append(
-                        (pid, str(uuid.UUID(int=rng.getrandbits(128))), "naltrexone", 1500 if d < 28 else 3000,
-                         to_utc_text(taken), 0, day.isoformat(), now_text, now_text, seq)
+                        (
+                            pid,
+                            str(uuid.UUID(int=rng.getrandbits(128))),
+                            "naltrexone",
+                            1500 if d < 28 else 3000,
+                            to_utc_text(taken),
+                            0,
+                            day.isoformat(),
+                            now_text,
+                            now_text,
+                            seq,
+                        )
                     )
             conn.executemany(
                 "INSERT INTO entries (patient_id, date, pain, pain_worst, fatigue, mood, sleep_quality, function, "
@@ -160,7 +193,9 @@ def old_page_ms(path, app, runs):
             for row in rows:
                 patient = dict(row)
                 start, end = resolve_period(conn, patient, None, None, now)
-                service.make_report(conn, patient, start, end, app.config["REPORT_LAG_DAYS"], now, series=False)
+                service.make_report(
+                    conn, patient, start, end, app.config["REPORT_LAG_DAYS"], now, series=False
+                )
             times.append((time.perf_counter() - started) * 1000)
     conn.close()
     return statistics.median(times)
@@ -190,13 +225,22 @@ def main():
         }
         old = old_page_ms(path, app, args.old_runs if size <= 1000 else 1)
         target = targets.get(size)
-        verdict = "" if target is None else f" [target <= {target} ms {'ok' if new['flags'] <= target else 'MISSED'}]"
-        print(f"  {size} patients (built in {built:.1f} s; every summary refreshed once in {refreshed:.1f} s):")
+        verdict = (
+            ""
+            if target is None
+            else f" [target <= {target} ms {'ok' if new['flags'] <= target else 'MISSED'}]"
+        )
+        print(
+            f"  {size} patients (built in {built:.1f} s; every summary refreshed once in {refreshed:.1f} s):"
+        )
         print(
             f"    new GET /patients (sort flags): {new['flags']:.1f} ms{verdict}; sort name {new['name']:.1f} ms; "
             f"sort last entry page 7 {new['last']:.1f} ms; search {new['search']:.1f} ms"
         )
-        print(f"    today's page (analysis of every patient, rendering left out): {old:.0f} ms = {old / new['flags']:.0f}x the new page")
+        print(
+            f"    today's page (analysis of every patient, rendering left out): {old:.0f} ms "
+            f"= {old / new['flags']:.0f}x the new page"
+        )
         dbmod.close_thread_connections()
 
 

@@ -24,7 +24,9 @@ def login_status(app, email, password):
 
 def test_change_password_ends_other_sessions_and_keeps_this_one(app, web, conn):
     other = Web(app.test_client(), web.clinic).login()
-    api = app.test_client().post("/api/v1/auth/login", json={"email": web.clinic["email"], "password": PASSWORD})
+    api = app.test_client().post(
+        "/api/v1/auth/login", json={"email": web.clinic["email"], "password": PASSWORD}
+    )
     bearer = {"Authorization": "Bearer " + api.json["token"]}
     r = web.post("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert r.status_code == 303
@@ -46,13 +48,22 @@ def test_change_password_ends_other_sessions_and_keeps_this_one(app, web, conn):
     ],
 )
 def test_change_password_refusals(app, web, conn, current, new, field):
-    before = conn.execute("SELECT password_hash FROM clinicians WHERE id = ?", (web.clinic["clinician_id"],)).fetchone()
+    before = conn.execute(
+        "SELECT password_hash FROM clinicians WHERE id = ?", (web.clinic["clinician_id"],)
+    ).fetchone()
     r = web.post("/account/password", {"current_password": current, "new_password": new})
     assert r.status_code == 422
     assert re.search(rf'id="{field}-error">[^<]+<', text(r))
-    after = conn.execute("SELECT password_hash FROM clinicians WHERE id = ?", (web.clinic["clinician_id"],)).fetchone()
+    after = conn.execute(
+        "SELECT password_hash FROM clinicians WHERE id = ?", (web.clinic["clinician_id"],)
+    ).fetchone()
     assert before[0] == after[0]
-    assert web.post("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, csrf=False).status_code == 400
+    assert (
+        web.post(
+            "/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, csrf=False
+        ).status_code
+        == 400
+    )
 
 
 def test_clinicians_page_is_for_admins_only(app, conn):
@@ -120,7 +131,10 @@ def test_an_existing_email_is_refused(web, conn):
 def test_deactivated_clinician_loses_sessions_tokens_and_login(app, web, conn):
     colleague = make_clinic(conn, "Elsewhere")
     # Move the colleague into the admin's clinic.
-    conn.execute("UPDATE clinicians SET clinic_id = ? WHERE id = ?", (web.clinic["clinic_id"], colleague["clinician_id"]))
+    conn.execute(
+        "UPDATE clinicians SET clinic_id = ? WHERE id = ?",
+        (web.clinic["clinic_id"], colleague["clinician_id"]),
+    )
     session = Web(app.test_client(), colleague).login()
     assert session.get("/patients").status_code == 200
     r = web.post(f"/clinic/clinicians/{colleague['clinician_id']}/deactivate")
