@@ -10,6 +10,7 @@ days" and "today").
 """
 
 import json
+import time
 from datetime import timedelta
 
 from diary.clock import to_utc_text
@@ -138,9 +139,19 @@ def due_ids(conn, now, limit=REFRESH_BATCH):
     return [r[0] for r in rows]
 
 
-def refresh_due(conn, now, lag_days, limit=REFRESH_BATCH):
-    """The scheduler's part: refresh the summaries due at ``now`` (at most ``limit``)."""
-    return refresh(conn, due_ids(conn, now, limit), now, lag_days)
+def refresh_due(conn, now, lag_days, limit=REFRESH_BATCH, budget_seconds=None):
+    """The scheduler's part: refresh the summaries due at ``now``, stale ones first; return how many.
+
+    One batch of ``limit``; with ``budget_seconds``, further batches while due rows remain
+    and the budget lasts (a burst of changes is caught up within the tick).
+    """
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    done = 0
+    while True:
+        batch = refresh(conn, due_ids(conn, now, limit), now, lag_days)
+        done += batch
+        if batch < limit or deadline is None or time.monotonic() >= deadline:
+            return done
 
 
 def _where(clinic_id, q):

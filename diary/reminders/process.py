@@ -112,7 +112,9 @@ def _serve(config, database, interval):
             log.error("appointment snapshots failed; the next tick retries: %s", exception_summary(exc))
         try:
             # The /patients page's stored figures follow every change within one tick.
-            refreshed = summaries.refresh_due(conn, utcnow(), int(config["REPORT_LAG_DAYS"]))
+            refreshed = summaries.refresh_due(
+                conn, utcnow(), int(config["REPORT_LAG_DAYS"]), budget_seconds=interval / 2
+            )
             if refreshed:
                 log.info("patient summaries refreshed: %s", refreshed)
         except Exception as exc:
