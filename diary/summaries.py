@@ -12,8 +12,9 @@ days" and "today").
 import json
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from diary.clock import to_utc_text
+from diary.clock import parse_utc_text, to_utc_text
 from diary.db import write
 from diary.reports import service
 from diary.reports.fetch import resolve_period
@@ -221,6 +222,13 @@ def enrollment_state(devices, code_expires_at, now_text):
 
 def _row_out(row, now):
     out = dict(row)
+    out["next_appointment_local"] = (
+        parse_utc_text(out["next_appointment"])
+        .astimezone(ZoneInfo(out["timezone"]))
+        .strftime("%Y-%m-%d %H:%M")
+        if out["next_appointment"]
+        else None
+    )
     out["flags"] = json.loads(out["flags"])
     out["enrollment"] = enrollment_state(out["devices"], out["code_expires_at"], to_utc_text(now))
     return out

@@ -102,8 +102,16 @@ class PageForm(FlaskForm):
     @property
     def has_errors(self):
         """Whether any field (or the form as a whole) has a message to show."""
-        fields_err = any(f.errors for f in self)
-        return fields_err or bool(self.form_errors_field.errors)
+        return any(_has_errors(f) for f in self) or bool(self.form_errors_field.errors)
+
+
+def _has_errors(field):
+    """Whether a field, or any row of a field list, holds a message (set by us, not only by validate)."""
+    if isinstance(field, FieldList):
+        return any(_has_errors(entry) for entry in field.entries)
+    if isinstance(field, FormField):
+        return any(_has_errors(sub) for sub in field.form)
+    return bool(field.errors)
 
 
 class ActionForm(PageForm):

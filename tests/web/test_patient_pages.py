@@ -372,7 +372,7 @@ def test_regimen_refusals_show_beside_the_field(web, conn, data, field_id):
     pid = web.add_patient()
     r = web.post(f"/patients/{pid}/regimen", data)
     html = text(r)
-    assert r.status_code == 422
+    assert r.status_code == 422 and "Please correct the fields" in html
     if field_id.startswith("steps-"):
         row = re.search(rf'name="{field_id}"[^>]*>\s*<span class="field-error">([^<]+)<', html)
         assert row, html[-3000:]
@@ -577,3 +577,24 @@ def test_a_form_posted_after_the_session_died_returns_to_its_get_page_after_logi
     )
     assert r.status_code == 303 and r.headers["Location"] == f"/patients/{pid}"
     assert web.get(r.headers["Location"]).status_code == 200
+
+
+def test_every_patient_page_goes_through_the_one_decorator(app):
+    """Like the API (tests/test_shape.py): the clinic check and the audit of reads live in access.clinic_patient."""
+    from diary.web import patient_pages
+
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/patients/<patient_id>")]
+    mine = [r for r in rules if app.view_functions[r.endpoint].__module__ == patient_pages.__name__]
+    assert len(mine) >= 14
+    for rule in mine:
+        view = app.view_functions[rule.endpoint]
+        assert hasattr(view, "clinic_patient_action"), rule.rule
+        if "GET" in rule.methods:
+            assert view.clinic_patient_action, f"GET {rule.rule} is not audited"
+
+
+def test_next_appointment_is_shown_in_the_patients_zone(web):
+    pid = web.add_patient("Zone Pat", "Asia/Tokyo")
+    day = (datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(days=4)).date()
+    assert web.post(f"/patients/{pid}/appointments", {"starts_at": f"{day}T09:30"}).status_code == 303
+    assert f"{day} 09:30" in text(web.get("/patients?q=Zone"))
