@@ -234,7 +234,7 @@ class ReminderForm(PageForm):
     days = MultiCheckbox(
         "Days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES], validate_choice=False
     )
-    enabled = BooleanField("On")
+    enabled = BooleanField("On (sends this reminder)")
 
 
 class EraseForm(PageForm):

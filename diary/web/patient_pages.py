@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import segno
-from flask import Response, current_app, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from marshmallow import ValidationError
 
@@ -166,8 +166,23 @@ def _home(clinician, patient, status=200, **overrides):
         devices=people.list_devices(conn, pid),
         erase=overrides.get("erase") or forms.EraseForm(formdata=None),
         action=forms.ActionForm(formdata=None),
+        refused=_refused_section(overrides),
     )
     return html, status
+
+
+_SECTIONS = {
+    "profile": ("profile-h", "Profile"),
+    "appointment": ("appointments", "Appointments"),
+    "erase": ("erase-h", "Erase"),
+    "reminder_dose": ("reminders", "Reminders"),
+    "reminder_diary": ("reminders", "Reminders"),
+}
+
+
+def _refused_section(overrides):
+    """(anchor, name) of the section whose form was refused, for the alert at the top of the page."""
+    return next((_SECTIONS[key] for key in overrides if key in _SECTIONS), None)
 
 
 @bp.get("/patients/<patient_id>")
@@ -191,6 +206,7 @@ def update_profile(clinician, patient):
         people.update_patient(conn, patient["id"], data)
         if data["timezone"] != patient["timezone"]:
             schedule.recompute_for_patient(conn, patient["id"], now)
+    flash("Profile saved.")
     return redirect(url_for("web.patient_home", patient_id=patient["id"]), 303)
 
 
@@ -369,6 +385,7 @@ def save_regimen(clinician, patient):
     with write(conn):
         people.put_regimen(conn, patient["id"], loaded, now, clinician["id"], changed_past)
         schedule.ensure_default_reminders(conn, patient["id"], now)
+    flash("Regimen saved.")
     return redirect(url_for("web.regimen_page", patient_id=patient["id"]), 303)
 
 
@@ -416,6 +433,7 @@ def book_appointment(clinician, patient):
                 appointments.create_appointment(
                     conn, patient["id"], data["starts_at"], data["note"], clinician["id"], now
                 )
+            flash("Appointment booked.")
             return redirect(url_for("web.patient_home", patient_id=patient["id"]) + "#appointments", 303)
     return _home(clinician, patient, 422, appointment=form)
 
@@ -435,6 +453,7 @@ def delete_appointment(clinician, patient, appointment_id):
         abort(409, "Past appointments are kept: they date the report periods.")
     with write(conn):
         appointments.delete_appointment(conn, patient["id"], appointment_id)
+    flash("Appointment deleted.")
     return redirect(url_for("web.patient_home", patient_id=patient["id"]) + "#appointments", 303)
 
 
@@ -455,6 +474,7 @@ def update_reminder(clinician, patient, kind):
         with write(conn):
             row = schedule.put_reminder(conn, patient["id"], kind, data, utcnow())
         if row is not None:
+            flash(f"{kind.capitalize()} reminder saved.")
             return redirect(url_for("web.patient_home", patient_id=patient["id"]) + "#reminders", 303)
         form.time.errors = ["Set a regimen first: the dose reminder follows it."]
     return _home(clinician, patient, 422, **{f"reminder_{kind}": form})
@@ -470,6 +490,7 @@ def revoke_device(clinician, patient, device_id):
         found = people.revoke_device(conn, patient["id"], device_id, utcnow())
     if not found:
         abort(404, "No such device.")
+    flash("Device revoked: its token no longer works.")
     return redirect(url_for("web.patient_home", patient_id=patient["id"]) + "#devices", 303)
 
 
@@ -543,4 +564,5 @@ def erase_patient(clinician, patient):
     erasure.erase_patient(
         auth.app_conn(), patient["id"], "clinician", clinician["id"], request.remote_addr, utcnow()
     )
-    return redirect(url_for("web.patients", erased=1), 303)
+    flash("The patient's data was erased.")
+    return redirect(url_for("web.patients"), 303)

@@ -215,6 +215,7 @@ def test_profile_edit_and_its_refusals(web, conn):
         {"display_name": "Pat Renamed", "timezone": "Asia/Tokyo", "external_ref": "R-2"},
     )
     assert r.status_code == 303
+    assert "Profile saved." in text(web.get(r.headers["Location"]))
     row = conn.execute("SELECT * FROM patients WHERE id = ?", (pid,)).fetchone()
     assert (row["display_name"], row["timezone"], row["external_ref"]) == ("Pat Renamed", "Asia/Tokyo", "R-2")
     r = web.post(f"/patients/{pid}/profile", {"display_name": "", "timezone": "Nowhere/Here"})
@@ -470,6 +471,7 @@ def test_appointment_refusals(web, conn, starts_at, note, words):
     r = web.post(f"/patients/{pid}/appointments", data)
     html = text(r)
     assert r.status_code == 422
+    assert 'href="#appointments">Appointments</a>' in html  # the alert at the top points to it
     message = field_error(html, "note" if note else "starts_at")
     assert message and words in message, html
     assert count(conn, "SELECT count(*) FROM appointments WHERE patient_id = ?", pid) == 0
@@ -543,7 +545,8 @@ def test_erase_needs_the_display_name(web, conn):
     assert count(conn, "SELECT count(*) FROM patients WHERE id = ?", pid) == 1
     assert web.post(f"/patients/{pid}/erase", {}).status_code == 422
     r = web.post(f"/patients/{pid}/erase", {"confirm": "Erin Erase"})
-    assert r.status_code == 303 and r.headers["Location"].startswith("/patients")
+    assert r.status_code == 303 and r.headers["Location"] == "/patients"
+    assert "was erased" in text(web.get("/patients"))
     assert count(conn, "SELECT count(*) FROM patients WHERE id = ?", pid) == 0
     assert count(conn, "SELECT count(*) FROM patient_summaries WHERE patient_id = ?", pid) == 0
     assert "erase_patient" in audit_actions(conn, pid)
