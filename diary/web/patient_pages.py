@@ -108,6 +108,8 @@ def new_patient():
                     conn, clinician["clinic_id"], data, now, current_app.config["ENROLLMENT_CODE_DAYS"]
                 )
                 schedule.ensure_default_reminders(conn, created["id"], now)
+            _hold_code(created["id"], created)
+            flash("Patient added. Their first enrollment code is on the printable sheet.")
             return redirect(url_for("web.patient_home", patient_id=created["id"]), 303)
         return render_template("patient_new.html", clinician=clinician, form=form), 422
     return render_template("patient_new.html", clinician=clinician, form=form)
@@ -238,6 +240,15 @@ def qr_svg(text):
     return Markup(svg)  # segno's own markup, our URL escaped inside it
 
 
+def _hold_code(patient_id, issued):
+    """Keep the code just issued in this session, for the printable sheet (the database holds its hash)."""
+    session["enrollment"] = {
+        "patient_id": patient_id,
+        "code": issued["enrollment_code"],
+        "expires_at": issued["enrollment_expires_at"],
+    }
+
+
 def _enrollment_context(patient):
     held = session.get("enrollment") or {}
     if held.get("patient_id") != patient["id"] or parse_utc_text(held["expires_at"]) <= utcnow():
@@ -260,12 +271,7 @@ def new_enrollment_code(clinician, patient):
         issued = people.new_enrollment_code(
             conn, patient["id"], utcnow(), current_app.config["ENROLLMENT_CODE_DAYS"]
         )
-    # Kept for the printable sheet only; the database holds the code's hash alone.
-    session["enrollment"] = {
-        "patient_id": patient["id"],
-        "code": issued["enrollment_code"],
-        "expires_at": issued["enrollment_expires_at"],
-    }
+    _hold_code(patient["id"], issued)
     return render_template(
         "enrollment.html",
         clinician=clinician,

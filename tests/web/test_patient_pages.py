@@ -271,9 +271,12 @@ def test_enrollment_code_page_shows_code_expiry_and_qr_of_the_public_url(db_path
     assert count(conn, "SELECT count(*) FROM enrollment_codes WHERE code_hash = ?", code) == 0
 
 
-def test_enrollment_sheet_without_a_code_in_this_session_offers_a_new_one(web):
+def test_enrollment_sheet_without_a_code_in_this_session_offers_a_new_one(web, app, clinic):
     pid = web.add_patient()
-    sheet = text(web.get(f"/patients/{pid}/enrollment-sheet"))
+    # The first code, issued with the patient, is on the sheet of the session that added them.
+    assert 'id="enrollment-code"' in text(web.get(f"/patients/{pid}/enrollment-sheet"))
+    colleague = Web(app.test_client(), clinic).login()
+    sheet = text(colleague.get(f"/patients/{pid}/enrollment-sheet"))
     assert 'id="enrollment-code"' not in sheet and "Issue an enrollment code" in sheet
 
 
