@@ -103,3 +103,22 @@ def test_every_clinic_page_passes_axe_and_never_scrolls_sideways(live, browser):
         context.close()
     assert len(seen) == 2 * 11
     assert problems == []
+
+
+def test_enrollment_sheet_prints_on_one_page_without_the_site_header(live, browser):
+    import re
+
+    base, clinic = live
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    log_in(page, base, clinic["email"])
+    pid = add_patient(page, base, "Printed Patient", ZONE, "MRN-1")
+    page.goto(f"{base}/patients/{pid}/enrollment-sheet")
+    assert page.locator("#enrollment-qr svg").count() == 1
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper)
+        assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 1, paper
+    page.emulate_media(media="print")
+    assert not page.locator("header.site").is_visible()
+    assert page.locator("#enrollment-code").is_visible()
+    context.close()

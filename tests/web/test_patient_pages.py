@@ -604,3 +604,35 @@ def test_next_appointment_is_shown_in_the_patients_zone(web):
     day = (datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(days=4)).date()
     assert web.post(f"/patients/{pid}/appointments", {"starts_at": f"{day}T09:30"}).status_code == 303
     assert f"{day} 09:30" in text(web.get("/patients?q=Zone"))
+
+
+def listed_names(web, query):
+    return re.findall(r'<td><a href="/patients/[^"]+">([^<]+)</a>', text(web.get(f"/patients?{query}")))
+
+
+def test_sorts_by_flags_last_entry_next_appointment_and_name(web, client, clinic):
+    from tests.conftest import make_patient, recorded
+
+    a = make_patient(client, clinic, name="Amy Opioid")
+    b = make_patient(client, clinic, name="Ben Recent")
+    c = make_patient(client, clinic, name="Cal Soon")
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    # Amy: an opioid beside naltrexone (a safety flag); Ben: the latest diary entry; Cal: the nearest visit.
+    steps = [((today - timedelta(days=10)).isoformat(), "1.5")]
+    r = web.post(f"/patients/{a['id']}/regimen", regimen_form(steps=steps, other="oxycodone 5 mg"))
+    assert r.status_code == 303
+    for patient, day in ((a, today - timedelta(days=5)), (b, today), (c, today - timedelta(days=2))):
+        r = client.put(
+            f"/api/v1/me/entries/{day.isoformat()}",
+            json={"pain": 3, "recorded_at": recorded()},
+            headers=patient["headers"],
+        )
+        assert r.status_code == 201
+    for patient, days in ((c, 2), (b, 9)):
+        when = (datetime.now(ZoneInfo(ZONE)) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+        assert web.post(f"/patients/{patient['id']}/appointments", {"starts_at": when}).status_code == 303
+    assert listed_names(web, "sort=flags")[0] == "Amy Opioid"
+    assert "flag-safety" in text(web.get("/patients?sort=flags")).split("Ben Recent")[0]
+    assert listed_names(web, "sort=last_entry") == ["Ben Recent", "Cal Soon", "Amy Opioid"]
+    assert listed_names(web, "sort=next_appointment") == ["Cal Soon", "Ben Recent", "Amy Opioid"]
+    assert listed_names(web, "sort=name") == ["Amy Opioid", "Ben Recent", "Cal Soon"]
