@@ -26,6 +26,7 @@ from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.people import PatientIn, RegimenIn
 from diary.schemas.reminders import ReminderIn
 from diary.schemas.reports import AppointmentIn, ReportArgs
+from diary.schemas.rights import ExportOut
 from diary.web import forms
 from diary.web.pages import bp, login_required
 
@@ -34,6 +35,7 @@ _regimen_in = RegimenIn()
 _reminder_in = ReminderIn()
 _appointment_in = AppointmentIn()
 _report_args = ReportArgs()
+_export_out = ExportOut()  # the API's shape (mg, not micrograms)
 
 
 def page_patient(action=None):
@@ -551,7 +553,7 @@ def export_fhir(patient):
 @page_patient("export_patient")
 def export_json(patient):
     """All of the patient's data as JSON (the API's export), from the session."""
-    data = erasure.export_patient(auth.app_conn(), patient["id"], utcnow())
+    data = _export_out.dump(erasure.export_patient(auth.app_conn(), patient["id"], utcnow()))
     return Response(
         service.to_json(data),
         mimetype="application/json",

@@ -535,8 +535,13 @@ def test_exports_from_the_session(web, conn):
     assert (
         r.status_code == 200 and r.mimetype == "application/fhir+json" and r.json["resourceType"] == "Bundle"
     )
+    web.post(f"/patients/{pid}/regimen", regimen_form(steps=[("2027-01-04", "1.5")]))
     r = web.get(f"/patients/{pid}/export.json")
     assert r.status_code == 200 and r.json["patient"]["id"] == pid
+    api = web.client.get(f"/api/v1/patients/{pid}/export", headers=web.clinic["headers"]).json
+    assert r.json["regimen"] == api["regimen"] and r.json["regimen"]["steps"][0]["dose_mg"] == 1.5
+    assert r.json["regimen_history"][0]["regimen"]["steps"] == [{"start_date": "2027-01-04", "dose_mg": 1.5}]
+    assert sorted(r.json) == sorted(api)
     for bad in ("from=2027-02-30", "from=2027-03-01&to=2027-01-01", "to=1999-01-01", "form=2027-01-01"):
         assert web.get(f"/patients/{pid}/export.csv?{bad}").status_code == 422, bad
 
