@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test browser-deps client-deps proxy-deps bench-deps bench-write bench-reminders bench-report bench-app clean
+.PHONY: run test lint install install-test browser-deps client-deps proxy-deps bench-deps bench-write bench-reminders bench-report bench-app bench-patients clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-reminders: install
 
 bench-report: install-test
 	$(BIN)/python bench/report.py
+
+# The /patients page at 1,000 and 10,000 patients against the previous per-patient analysis.
+bench-patients: install-test
+	$(BIN)/python bench/patients_page.py
 
 # A year of diary queued offline in the patient app, synced once the network returns.
 bench-app: install-test browser-deps

@@ -52,3 +52,6 @@ ENROLL_WINDOW_MINUTES = 15
 TRUSTED_PROXIES = 0
 # Comma-separated browser origins allowed to call the API cross-origin (empty: CORS off).
 CORS_ORIGINS = ""
+# Base URL patients' phones reach the service at, for the enrollment QR code and sheet
+# (e.g. https://diary.example.org); empty means the base URL of the clinician's request.
+PUBLIC_URL = ""

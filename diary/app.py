@@ -10,7 +10,7 @@ from diary.api import API_PREFIX, Api, register_blueprints
 from diary.api.blueprint import takes_json_body
 from diary.api.spec import ErrorResponses, document_fields
 from diary.errors import error_payload
-from diary.web import pages, patient_app
+from diary.web import account_pages, pages, patient_app, patient_pages  # noqa: F401  (their routes join pages.bp)
 
 ME_PREFIX = API_PREFIX + "/me"
 PATIENTS_PREFIX = API_PREFIX + "/patients"
@@ -32,6 +32,8 @@ def create_app(overrides=None, environ=None):
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["PRODUCTION"]),
         JSON_SORT_KEYS=False,
+        # Flask-WTF's CSRF token lives as long as the session (which has its own idle limit).
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.json.sort_keys = False
     logging_setup.configure(settings["LOG_LEVEL"])

@@ -57,7 +57,10 @@ def create_clinic(name):
 @click.option("--clinic-id", type=int, required=True)
 @click.option("--email", required=True, callback=one_line)
 @click.option("--name", required=True, callback=one_line)
-def create_clinician(clinic_id, email, name):
+@click.option(
+    "--admin", is_flag=True, help="A clinic admin: adds and deactivates clinicians at /clinic/clinicians."
+)
+def create_clinician(clinic_id, email, name, admin):
     """Create a clinician; the password comes from stdin (or a prompt on a terminal)."""
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -66,7 +69,7 @@ def create_clinician(clinic_id, email, name):
     conn = open_db()
     try:
         with dbmod.write(conn):
-            clinician = people.create_clinician(conn, clinic_id, email, name, password, utcnow())
+            clinician = people.create_clinician(conn, clinic_id, email, name, password, utcnow(), admin=admin)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     emit(clinician)

@@ -116,7 +116,7 @@ def load_demo(conn, now, code_days=7):
     plan = diary_days(today)
     with write(conn):
         clinic = people.create_clinic(conn, DEMO_CLINIC, now)
-        people.create_clinician(conn, clinic["id"], DEMO_EMAIL, "Dr Demo", DEMO_PASSWORD, now)
+        people.create_clinician(conn, clinic["id"], DEMO_EMAIL, "Dr Demo", DEMO_PASSWORD, now, admin=True)
         patient = people.create_patient(
             conn,
             clinic["id"],

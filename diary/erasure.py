@@ -60,6 +60,14 @@ def export_patient(conn, patient_id, now):
             "exported_at": to_utc_text(now),
             "patient": profile,
             "regimen": people.get_regimen(conn, patient_id),
+            "regimen_history": [
+                {
+                    "saved_at": v["saved_at"],
+                    "past_steps_changed": bool(v["past_steps_changed"]),
+                    "regimen": v["regimen"],
+                }
+                for v in people.regimen_history(conn, patient_id)
+            ],
             "entries": records.list_entries(conn, patient_id),
             "doses": records.list_doses(conn, patient_id),
             "reminders": [schedule.reminder_out(r) for r in reminders],

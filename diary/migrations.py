@@ -297,3 +297,89 @@ def m0007_web_push(db):
         );
         """
     )
+
+
+# Tables whose rows move a patient's figures on the /patients page: a change marks the
+# stored summary stale (a counter, so a refresh racing a change never clears it).
+_SUMMARY_SOURCES = ("entries", "doses", "appointments", "regimen_steps", "regimens", "enrollment_codes")
+
+
+def _summary_triggers():
+    mark = "UPDATE patient_summaries SET stale = stale + 1 WHERE patient_id = {row}.patient_id;"
+    parts = []
+    for table in _SUMMARY_SOURCES:
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            parts.append(
+                f"CREATE TRIGGER {table}_summary_{event.lower()} AFTER {event} ON {table} "
+                f"BEGIN {mark.format(row=row)} END;"
+            )
+    # Devices: enrolled or revoked (not the frequent last_used_at touch).
+    parts.append(
+        "CREATE TRIGGER tokens_summary_insert AFTER INSERT ON tokens WHEN NEW.patient_id IS NOT NULL "
+        f"BEGIN {mark.format(row='NEW')} END;"
+    )
+    parts.append(
+        "CREATE TRIGGER tokens_summary_revoke AFTER UPDATE OF revoked_at ON tokens "
+        f"WHEN NEW.patient_id IS NOT NULL BEGIN {mark.format(row='NEW')} END;"
+    )
+    parts.append(
+        "CREATE TRIGGER patients_summary_zone AFTER UPDATE OF timezone ON patients "
+        "BEGIN UPDATE patient_summaries SET stale = stale + 1 WHERE patient_id = NEW.id; END;"
+    )
+    return "\n".join(parts)
+
+
+@migrations(name="0008_clinic_pages")
+def m0008_clinic_pages(db):
+    db.executescript(
+        """
+        -- Clinic admins add and deactivate clinicians; a deactivated clinician's tokens
+        -- are revoked and their password no longer logs in.
+        ALTER TABLE clinicians ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clinicians ADD COLUMN deactivated_at TEXT;
+        -- One-time links to set a password (72 h), stored as the SHA-256 of the token.
+        CREATE TABLE password_links (
+            token_hash TEXT PRIMARY KEY,
+            clinician_id INTEGER NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
+            created_by INTEGER REFERENCES clinicians(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE INDEX password_links_clinician ON password_links(clinician_id);
+        -- Every saved regimen, as saved (JSON, doses in micrograms): the report reads the
+        -- current steps; this keeps what they were before a later edit.
+        CREATE TABLE regimen_history (
+            id INTEGER PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            saved_at TEXT NOT NULL,
+            saved_by INTEGER REFERENCES clinicians(id),
+            past_steps_changed INTEGER NOT NULL DEFAULT 0,
+            regimen TEXT NOT NULL
+        );
+        CREATE INDEX regimen_history_patient ON regimen_history(patient_id, id);
+        -- The /patients page's per-patient figures, refreshed by the scheduler (and on
+        -- demand) instead of analysing every patient on each view. stale counts changes
+        -- since the last refresh; flag_rank is the most severe flag's rank (99: none).
+        CREATE TABLE patient_summaries (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            clinic_id INTEGER NOT NULL REFERENCES clinics(id),
+            last_entry TEXT,
+            next_appointment TEXT,
+            devices INTEGER NOT NULL DEFAULT 0,
+            code_expires_at TEXT,
+            flags TEXT NOT NULL DEFAULT '[]',
+            flag_rank INTEGER NOT NULL DEFAULT 99,
+            computed_at TEXT,
+            stale INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX patient_summaries_stale ON patient_summaries(stale) WHERE stale > 0;
+        CREATE INDEX patient_summaries_due ON patient_summaries(computed_at);
+        CREATE INDEX patient_summaries_clinic ON patient_summaries(clinic_id, flag_rank);
+        CREATE INDEX patients_clinic_name ON patients(clinic_id, display_name);
+        INSERT INTO patient_summaries (patient_id, clinic_id) SELECT id, clinic_id FROM patients;
+        CREATE TRIGGER patients_summary_new AFTER INSERT ON patients
+        BEGIN INSERT INTO patient_summaries (patient_id, clinic_id) VALUES (NEW.id, NEW.clinic_id); END;
+        """
+        + _summary_triggers()
+    )

@@ -14,7 +14,7 @@ def create_clinic(conn, name, now):
     return {"id": cur.lastrowid, "name": name}
 
 
-def create_clinician(conn, clinic_id, email, name, password, now):
+def create_clinician(conn, clinic_id, email, name, password, now, admin=False):
     """Create a clinician with a hashed password; ValueError on a bad clinic, email or password."""
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         raise ValueError(f"password must be at least {auth.MIN_PASSWORD_LENGTH} characters")
@@ -25,10 +25,11 @@ def create_clinician(conn, clinic_id, email, name, password, now):
     if conn.execute("SELECT 1 FROM clinicians WHERE email = ?", (email,)).fetchone():
         raise ValueError("a clinician with that email exists")
     cur = conn.execute(
-        "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        (clinic_id, email, name, auth.hash_password(password), to_utc_text(now)),
+        "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at, is_admin) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (clinic_id, email, name, auth.hash_password(password), to_utc_text(now), int(admin)),
     )
-    return {"id": cur.lastrowid, "clinic_id": clinic_id, "email": email, "name": name}
+    return {"id": cur.lastrowid, "clinic_id": clinic_id, "email": email, "name": name, "admin": admin}
 
 
 def check_password(conn, email, password):
@@ -36,7 +37,9 @@ def check_password(conn, email, password):
 
     Call it outside a write transaction: scrypt takes about 0.3 s by design.
     """
-    row = conn.execute("SELECT * FROM clinicians WHERE email = ?", (email,)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM clinicians WHERE email = ? AND deactivated_at IS NULL", (email,)
+    ).fetchone()
     if row is None:
         auth.dummy_verify(password)
         return None
@@ -170,8 +173,8 @@ def revoke_device(conn, patient_id, device_id, now):
 
 
 def update_patient(conn, patient_id, changes):
-    """Apply display_name/timezone changes to a patient."""
-    for column in ("display_name", "timezone"):
+    """Apply display_name/timezone/external_ref changes to a patient."""
+    for column in ("display_name", "timezone", "external_ref"):
         if column in changes:
             conn.execute(f"UPDATE patients SET {column} = ? WHERE id = ?", (changes[column], patient_id))
     return conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -180,8 +183,12 @@ def update_patient(conn, patient_id, changes):
 # -- regimens -----------------------------------------------------------------
 
 
-def put_regimen(conn, patient_id, data, now):
-    """Replace a patient's regimen and its titration steps."""
+def put_regimen(conn, patient_id, data, now, saved_by=None, past_steps_changed=False):
+    """Replace a patient's regimen and its titration steps, keeping the saved version in its history.
+
+    The report reads the current steps; ``regimen_history`` keeps every saved version
+    (who, when, and whether steps that had already begun were changed).
+    """
     conn.execute(
         "INSERT INTO regimens (patient_id, medication, dose_time, other_medications, updated_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET medication = excluded.medication, "
@@ -200,7 +207,24 @@ def put_regimen(conn, patient_id, data, now):
         "INSERT INTO regimen_steps (patient_id, start_date, dose_ug) VALUES (?, ?, ?)",
         [(patient_id, s["start_date"].isoformat(), s["dose_mg"]) for s in data["steps"]],
     )
-    return get_regimen(conn, patient_id)
+    regimen = get_regimen(conn, patient_id)
+    conn.execute(
+        "INSERT INTO regimen_history (patient_id, saved_at, saved_by, past_steps_changed, regimen) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (patient_id, to_utc_text(now), saved_by, int(past_steps_changed), json.dumps(regimen)),
+    )
+    return regimen
+
+
+def regimen_history(conn, patient_id):
+    """Every saved version of a patient's regimen, newest first."""
+    rows = conn.execute(
+        "SELECT h.id, h.saved_at, h.past_steps_changed, h.regimen, c.name AS saved_by_name "
+        "FROM regimen_history h LEFT JOIN clinicians c ON c.id = h.saved_by "
+        "WHERE h.patient_id = ? ORDER BY h.id DESC",
+        (patient_id,),
+    ).fetchall()
+    return [{**dict(r), "regimen": json.loads(r["regimen"])} for r in rows]
 
 
 def get_regimen(conn, patient_id):
@@ -219,3 +243,110 @@ def get_regimen(conn, patient_id):
         "other_medications": json.loads(row["other_medications"]),
         "updated_at": row["updated_at"],
     }
+
+
+def clinic_main_zone(conn, clinic_id):
+    """The time zone most of the clinic's patients live in, or None."""
+    row = conn.execute(
+        "SELECT timezone FROM patients WHERE clinic_id = ? GROUP BY timezone ORDER BY count(*) DESC, timezone "
+        "LIMIT 1",
+        (clinic_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+# -- clinicians' accounts -----------------------------------------------------
+
+PASSWORD_LINK_HOURS = 72
+
+
+def set_password(conn, clinician_id, password, now, keep_token_id=None):
+    """Set a clinician's password and end every other session (all but ``keep_token_id``)."""
+    if len(password) < auth.MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {auth.MIN_PASSWORD_LENGTH} characters")
+    conn.execute(
+        "UPDATE clinicians SET password_hash = ? WHERE id = ?", (auth.hash_password(password), clinician_id)
+    )
+    conn.execute(
+        "UPDATE tokens SET revoked_at = ? WHERE kind = 'clinician' AND clinician_id = ? "
+        "AND revoked_at IS NULL AND id IS NOT ?",
+        (to_utc_text(now), clinician_id, keep_token_id),
+    )
+
+
+def list_clinicians(conn, clinic_id):
+    """The clinic's clinicians (no password hashes), by name."""
+    rows = conn.execute(
+        "SELECT id, email, name, is_admin, created_at, deactivated_at FROM clinicians WHERE clinic_id = ? "
+        "ORDER BY deactivated_at IS NOT NULL, name, id",
+        (clinic_id,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def invite_clinician(conn, clinic_id, email, name, created_by, now):
+    """Add a clinician without a usable password; return (clinician, one-time set-password token)."""
+    if conn.execute("SELECT 1 FROM clinicians WHERE email = ?", (email,)).fetchone():
+        raise ValueError("A clinician with that email exists.")
+    cur = conn.execute(
+        "INSERT INTO clinicians (clinic_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        (clinic_id, email, name, "!unset", to_utc_text(now)),
+    )
+    token, token_hash = auth.new_token()
+    conn.execute(
+        "INSERT INTO password_links (token_hash, clinician_id, created_by, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (
+            token_hash,
+            cur.lastrowid,
+            created_by,
+            to_utc_text(now),
+            to_utc_text(now + timedelta(hours=PASSWORD_LINK_HOURS)),
+        ),
+    )
+    return {"id": cur.lastrowid, "email": email, "name": name}, token
+
+
+def password_link(conn, token, now):
+    """The clinician a live, unused set-password link belongs to, or None."""
+    row = conn.execute(
+        "SELECT l.clinician_id, l.expires_at, l.used_at, c.deactivated_at, c.email FROM password_links l "
+        "JOIN clinicians c ON c.id = l.clinician_id WHERE l.token_hash = ?",
+        (auth.sha256(token),),
+    ).fetchone()
+    if row is None or row["used_at"] or row["deactivated_at"] or parse_utc_text(row["expires_at"]) <= now:
+        return None
+    return dict(row)
+
+
+def use_password_link(conn, token, password, now):
+    """Set the password through a one-time link; False when the link is dead."""
+    link = password_link(conn, token, now)
+    if link is None:
+        return False
+    set_password(conn, link["clinician_id"], password, now)
+    conn.execute(
+        "UPDATE password_links SET used_at = ? WHERE token_hash = ?", (to_utc_text(now), auth.sha256(token))
+    )
+    return True
+
+
+def deactivate_clinician(conn, clinic_id, clinician_id, now):
+    """Deactivate a clinician of the clinic and revoke their tokens; False when not theirs."""
+    if not 0 < clinician_id < 2**63:
+        return False
+    cur = conn.execute(
+        "UPDATE clinicians SET deactivated_at = COALESCE(deactivated_at, ?) WHERE id = ? AND clinic_id = ?",
+        (to_utc_text(now), clinician_id, clinic_id),
+    )
+    if cur.rowcount != 1:
+        return False
+    conn.execute(
+        "UPDATE tokens SET revoked_at = ? WHERE kind = 'clinician' AND clinician_id = ? AND revoked_at IS NULL",
+        (to_utc_text(now), clinician_id),
+    )
+    conn.execute(
+        "UPDATE password_links SET used_at = COALESCE(used_at, ?) WHERE clinician_id = ?",
+        (to_utc_text(now), clinician_id),
+    )
+    return True

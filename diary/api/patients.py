@@ -17,6 +17,7 @@ from diary.schemas.people import (
     PatientIn,
     PatientListOut,
     PatientOut,
+    PatientPatchIn,
     RegimenIn,
     RegimenOut,
 )
@@ -64,6 +65,22 @@ def get_patient(patient):
     return people.patient_out(patient)
 
 
+@blp.patch("/patients/<patient_id>")
+@blp.arguments(PatientPatchIn())
+@blp.response(200, PatientOut)
+@blp.doc(operationId="patchPatient")
+@clinic_patient("update_patient")
+def patch_patient(body, patient):
+    """Change the patient's name, time zone or external reference (reminders follow a new zone)."""
+    conn = auth.app_conn()
+    now = utcnow()
+    with write(conn):
+        row = people.update_patient(conn, patient["id"], body)
+        if body.get("timezone", patient["timezone"]) != patient["timezone"]:
+            schedule.recompute_for_patient(conn, patient["id"], now)
+    return people.patient_out(row)
+
+
 @blp.get("/patients/<patient_id>/export")
 @blp.response(200, ExportOut)
 @blp.doc(operationId="exportPatientData")
@@ -104,12 +121,12 @@ def new_enrollment_code(patient):
 @blp.response(200, RegimenOut)
 @blp.doc(operationId="putPatientRegimen")
 @clinic_patient()
-def put_regimen(body, patient):
+def put_regimen(body, clinician, patient):
     """Set the patient's regimen: medication, bedtime dose time, titration steps."""
     conn = auth.app_conn()
     now = utcnow()
     with write(conn):
-        regimen = people.put_regimen(conn, patient["id"], body, now)
+        regimen = people.put_regimen(conn, patient["id"], body, now, clinician["id"])
         # The dose reminder follows the regimen's dose_time.
         schedule.ensure_default_reminders(conn, patient["id"], now)
     return regimen

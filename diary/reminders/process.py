@@ -17,6 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from diary import db as dbmod
+from diary import summaries
 from diary.clock import utcnow
 from diary.logging_setup import exception_summary
 from diary.reminders.tick import tick
@@ -109,6 +110,15 @@ def _serve(config, database, interval):
                 log.info("report snapshots made: %s", made)
         except Exception as exc:
             log.error("appointment snapshots failed; the next tick retries: %s", exception_summary(exc))
+        try:
+            # The /patients page's stored figures follow every change within one tick.
+            refreshed = summaries.refresh_due(
+                conn, utcnow(), int(config["REPORT_LAG_DAYS"]), budget_seconds=interval / 2
+            )
+            if refreshed:
+                log.info("patient summaries refreshed: %s", refreshed)
+        except Exception as exc:
+            log.error("patient summaries failed; the next tick retries: %s", exception_summary(exc))
         finally:
             idle.set()
 

@@ -27,6 +27,13 @@ class LoginOut(Out):
     clinician_id = fields.Integer()
 
 
+class ClinicianIn(Strict):
+    """A clinician added by a clinic admin (the clinician pages' form)."""
+
+    email = SingleLine(required=True, validate=[validate.Length(min=3, max=254), validate.Email()])
+    name = SingleLine(required=True, validate=validate.Length(min=1, max=100))
+
+
 class EnrollIn(Strict):
     code = SingleLine(required=True, validate=validate.Length(min=4, max=64))
     device_name = SingleLine(required=True, validate=validate.Length(min=1, max=100))
@@ -42,6 +49,14 @@ class PatientIn(Strict):
     display_name = SingleLine(required=True, validate=validate.Length(min=1, max=100))
     timezone = Timezone(required=True)
     external_ref = SingleLine(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class PatientPatchIn(Strict):
+    """Profile changes a clinician makes; omitted keys stay as they are."""
+
+    display_name = SingleLine(validate=validate.Length(min=1, max=100))
+    timezone = Timezone()
+    external_ref = SingleLine(allow_none=True, validate=validate.Length(max=100))
 
 
 class PatientOut(Out):

@@ -37,10 +37,21 @@ class PushOut(Out):
     updated_at = InstantText()
 
 
+class RegimenVersionOut(Out):
+    saved_at = InstantText()
+    past_steps_changed = fields.Boolean(
+        metadata={"description": "This save changed a titration step that had already begun."}
+    )
+    regimen = fields.Nested(RegimenOut)
+
+
 class ExportOut(Out):
     exported_at = InstantText()
     patient = fields.Nested(ExportPatientOut)
     regimen = fields.Nested(RegimenOut, allow_none=True)
+    regimen_history = fields.List(
+        fields.Nested(RegimenVersionOut), metadata={"description": "Every saved regimen, newest first."}
+    )
     entries = fields.List(fields.Nested(EntryOut))
     doses = fields.List(fields.Nested(DoseOut))
     reminders = fields.List(fields.Nested(ReminderOut))

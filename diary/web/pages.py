@@ -5,11 +5,10 @@ script at all, and styles only from our own static file. State changes are
 POST forms with a per-session CSRF token.
 """
 
-import hmac
-import secrets
-
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from marshmallow import ValidationError
+from wtforms.validators import ValidationError as CSRFValidationError
 
 from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
@@ -17,7 +16,7 @@ from diary.db import write
 from diary.reports import charts, service, snapshots
 from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import ReportArgs
-from diary.web.redirects import safe_next
+from diary.web.redirects import get_page_of, safe_next
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
@@ -44,11 +43,9 @@ def security_headers(response):
     return response
 
 
-def csrf_token():
-    """Return this session's CSRF token, creating it once."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+# Flask-WTF's token: signed, kept in the session, valid for the session's life
+# (WTF_CSRF_TIME_LIMIT is None, set in create_app). Forms of diary/web/forms.py carry it too.
+csrf_token = generate_csrf
 
 
 # Measure labels and which way is better, from the one home of the measure list.
@@ -67,8 +64,9 @@ def _template_globals():
 
 
 def _check_csrf():
-    sent = request.form.get("csrf_token", "")
-    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
+    try:
+        validate_csrf(request.form.get("csrf_token", ""))
+    except CSRFValidationError:
         abort(400, "The form expired; reload the page and try again.")
 
 
@@ -93,8 +91,14 @@ def current_clinician():
 def _login_required():
     clinician = current_clinician()
     if clinician is None:
-        abort(redirect(url_for("web.login", next=request.full_path.rstrip("?"))))
+        # After an idle timeout, log in again and land on the page that was open: a form
+        # posted then comes back to a page that answers GET, never a 405.
+        target = request.full_path.rstrip("?") if request.method == "GET" else get_page_of(request.path)
+        abort(redirect(url_for("web.login", next=target), 302 if request.method == "GET" else 303))
     return clinician
+
+
+login_required = _login_required
 
 
 def _clinic_patient(clinician, patient_id):
@@ -159,7 +163,7 @@ def login():
                 )
             # A fresh session on login: nothing set before it (fixation) survives.
             session.clear()
-            session.update(token=issued["token"], csrf=secrets.token_urlsafe(32))
+            session["token"] = issued["token"]
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Email or password is wrong."
     status = 401 if error else 200
@@ -177,30 +181,6 @@ def logout():
             people.revoke_token(conn, row["id"], utcnow())
     session.clear()
     return redirect(url_for("web.login"), 303)
-
-
-@bp.get("/patients")
-def patients():
-    """List the clinic's patients with their last entry date and current flags."""
-    clinician = _login_required()
-    conn = auth.app_conn()
-    rows = conn.execute(
-        "SELECT p.*, (SELECT max(date) FROM entries e WHERE e.patient_id = p.id AND e.deleted = 0) "
-        "AS last_entry FROM patients p WHERE p.clinic_id = ? ORDER BY p.display_name, p.id",
-        (clinician["clinic_id"],),
-    ).fetchall()
-    now = utcnow()
-    listed = []
-    for row in rows:
-        patient = dict(row)
-        start, end = resolve_period(conn, patient, None, None, now)
-        # Flags only: the list skips the measure series.
-        report, _ = service.make_report(
-            conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now, series=False
-        )
-        listed.append({"patient": patient, "flags": report["flags"]})
-    _audit(clinician, "patients_page", None)
-    return render_template("patients.html", clinician=clinician, listed=listed)
 
 
 def _period_args():

@@ -3,6 +3,9 @@
 import re
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app
+from werkzeug.exceptions import HTTPException
+
 # RFC 3986 path and query characters, ASCII only: no whitespace or controls (browsers drop
 # tabs and newlines, so "/\t/evil" becomes "//evil"), no backslash (read as "/"), no fragment.
 _PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
@@ -28,3 +31,18 @@ def safe_next(target):
         if parts.scheme or parts.netloc:
             return None
     return target
+
+
+def get_page_of(path):
+    """The nearest page at or above ``path`` that answers GET (a form's own page, else its parent).
+
+    ``/patients/7/appointments/3/delete`` -> ``/patients/7`` when only that answers GET.
+    """
+    adapter = current_app.url_map.bind("")
+    while path and path != "/":
+        try:
+            adapter.match(path, method="GET")
+            return path
+        except HTTPException:
+            path = path.rsplit("/", 1)[0]
+    return "/patients"

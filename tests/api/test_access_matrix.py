@@ -46,6 +46,7 @@ SAMPLE_BODIES = {
         "deleted_doses": [w["dose_id"]],
     },
     ("POST", "/patients"): {"display_name": "Someone New", "timezone": "Europe/Paris"},
+    ("PATCH", "/patients/<patient_id>"): {"display_name": "Hijacked Name", "external_ref": "X-1"},
     ("POST", "/patients/<patient_id>/enrollment-code"): None,
     ("PUT", "/patients/<patient_id>/regimen"): {
         "medication": "naltrexone",

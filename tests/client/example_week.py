@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from diary_client import AuthenticatedClient, Client
 from diary_client.api.auth import enroll_device, login
 from diary_client.api.me import get_my_changes, put_my_dose, put_my_entry, sync_my_diary
-from diary_client.api.patients import create_patient, new_enrollment_code, put_patient_regimen
+from diary_client.api.patients import create_patient, new_enrollment_code, patch_patient, put_patient_regimen
 from diary_client.api.reports import get_patient_report
 from diary_client.models import (
     ChangesOut,
@@ -40,6 +40,8 @@ from diary_client.models import (
     LoginOut,
     PatientCreatedOut,
     PatientIn,
+    PatientOut,
+    PatientPatchIn,
     RegimenIn,
     RegimenOut,
     ReportOut,
@@ -88,6 +90,12 @@ def main(base_url: str, email: str, password: str) -> dict[str, object]:
         PatientCreatedOut,
         "create patient",
     )
+    renamed = expect(
+        patch_patient.sync(created.id, client=clinic, body=PatientPatchIn(external_ref="MRN-1")),
+        PatientOut,
+        "patch patient",
+    )
+    check(renamed.external_ref == "MRN-1" and renamed.display_name == "Week Example", "profile patched")
     today = datetime.now(ZoneInfo(ZONE)).date()
     week = [today - timedelta(days=n) for n in range(7, 0, -1)]
     regimen = expect(

@@ -69,6 +69,17 @@ async function main(baseUrl: string, email: string, password: string): Promise<R
       .data,
     "create patient",
   );
+  const patched: Schemas["PatientOut"] = need(
+    (
+      await api.PATCH("/api/v1/patients/{patient_id}", {
+        ...clinic,
+        params: { path: { patient_id: created.id } },
+        body: { external_ref: "MRN-1" },
+      })
+    ).data,
+    "patch patient",
+  );
+  check(patched.external_ref === "MRN-1" && patched.display_name === "Week Example TS", "profile patched");
   const today = localDay(0);
   const week = [7, 6, 5, 4, 3, 2, 1].map((n) => localDay(-n));
   const [first, , , , fifth, , last] = week;

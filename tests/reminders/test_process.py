@@ -156,3 +156,41 @@ def test_running_scheduler_snapshots_reports_for_appointments_in_the_next_24_hou
     assert rows[0]["snapshot_id"] is not None and rows[0]["patient_id"] == pid
     assert rows[1]["snapshot_id"] is None
     assert rconn.execute("SELECT COUNT(*) FROM report_snapshots").fetchone()[0] == 1
+
+
+def test_running_scheduler_refreshes_a_changed_patient_summary_within_a_tick(rdb, rconn):
+    pid = add_patient(rconn, "Europe/London", utcnow())
+    proc = start_scheduler(rdb)
+    try:
+        wait_running(proc)
+        assert wait_for(
+            lambda: (
+                rconn.execute("SELECT stale FROM patient_summaries WHERE patient_id = ?", (pid,)).fetchone()[
+                    0
+                ]
+                == 0
+            )
+        )
+        starts_at = to_utc_text(utcnow() + timedelta(days=3))
+        with dbmod.write(rconn):
+            rconn.execute(
+                "INSERT INTO appointments (patient_id, starts_at, created_at) VALUES (?, ?, ?)",
+                (pid, starts_at, to_utc_text(utcnow())),
+            )
+        assert (
+            rconn.execute("SELECT stale FROM patient_summaries WHERE patient_id = ?", (pid,)).fetchone()[0]
+            > 0
+        )
+        assert wait_for(
+            lambda: (
+                tuple(
+                    rconn.execute(
+                        "SELECT next_appointment, stale FROM patient_summaries WHERE patient_id = ?", (pid,)
+                    ).fetchone()
+                )
+                == (starts_at, 0)
+            ),
+            timeout=5,
+        )
+    finally:
+        stop(proc)

@@ -59,7 +59,7 @@ def test_clinician_reads_demo_report_and_prints_two_pages(live_server, browser, 
     page.fill("#password", creds["password"])
     page.click("button[type=submit]")
     page.wait_for_url(base + "/patients")
-    page.click("text=Alex Demo")
+    page.click("a[aria-label='Report of Alex Demo']")  # the name opens the home page; "report" the report
     page.wait_for_url(re.compile(r".*/patients/.*/report$"))
 
     assert page.locator("#flags-h").is_visible()
