@@ -47,6 +47,9 @@ ROLLING_DAYS: Final = 7
 # logged day pose as a weekly average.
 MIN_ROLLING_VALUES: Final = 4
 DEFAULT_PERIOD_DAYS: Final = 90
+# Without an appointment, the default period reaches back to the baseline before the
+# first dose step, but never more than this many days (an old regimen is not a report of years).
+MAX_DEFAULT_DAYS: Final = 180
 DEFAULT_LAG_DAYS: Final = 3
 
 # IMMPACT recommendations for interpreting clinical importance of treatment
@@ -109,11 +112,25 @@ def _mean(values: Sequence[float | int]) -> float | None:
 
 
 def default_period(
-    today: date, appointment_days: Iterable[date], days: int = DEFAULT_PERIOD_DAYS
+    today: date,
+    appointment_days: Iterable[date],
+    first_step: date | None = None,
+    days: int = DEFAULT_PERIOD_DAYS,
 ) -> tuple[date, date]:
-    """Return (from, to): from the last appointment day before today, else the last 90 days, to today."""
+    """Return (from, to) of the default report period, to ``today``.
+
+    From the last appointment day before today; without one, from the 14
+    baseline days before the first regimen step (``first_step``), so the
+    baseline is on the charts, but at most MAX_DEFAULT_DAYS back; without a
+    step up to today either, the last ``days`` days.
+    """
     earlier = [d for d in appointment_days if d < today]
-    start = max(earlier) if earlier else today - timedelta(days=days - 1)
+    if earlier:
+        start = max(earlier)
+    elif first_step is not None and first_step <= today:
+        start = max(first_step - timedelta(days=BASELINE_DAYS), today - timedelta(days=MAX_DEFAULT_DAYS - 1))
+    else:
+        start = today - timedelta(days=days - 1)
     return start, today
 
 

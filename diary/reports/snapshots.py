@@ -76,11 +76,11 @@ def list_snapshots(conn, patient_id):
 
 
 def appointment_period(conn, patient, starts_at, now):
-    """Return the report period for a visit: up to the visit day (never past today), default rule."""
+    """Return the report period for a visit: up to the visit day (never past today), default rule (fetch.resolve_period)."""
     visit_day = local_date(starts_at, patient["timezone"])
     today = local_date(now, patient["timezone"])
     days = fetch.appointment_days(conn, patient["id"], patient["timezone"])
-    start, _ = analysis.default_period(visit_day, days)
+    start, _ = analysis.default_period(visit_day, days, fetch.first_step(conn, patient["id"]))
     end = min(visit_day, today)
     # The same limit as every report: a visit after one decades back is not a report of decades.
     return fetch.limit_start(min(start, end), end), end
