@@ -10,7 +10,7 @@ from diary.api import API_PREFIX, Api, register_blueprints
 from diary.api.blueprint import takes_json_body
 from diary.api.spec import ErrorResponses, document_fields
 from diary.errors import error_payload
-from diary.web import pages, patient_app
+from diary.web import pages, patient_app, report_pages  # noqa: F401  (report_pages adds its routes to pages.bp)
 
 ME_PREFIX = API_PREFIX + "/me"
 PATIENTS_PREFIX = API_PREFIX + "/patients"

@@ -834,6 +834,31 @@ def severe_window(diary: Diary, appointments: Sequence[int]) -> tuple[int, int, 
     return max(diary.lo, diary.hi - SEVERE_WINDOW_DAYS + 1), diary.hi, None
 
 
+# How the report page groups flags, most urgent first: safety apart from clinical change,
+# and data quality (a thin diary) last. A code not named here is a clinical-change flag.
+SAFETY_FLAGS: Final = ("opioid_co_medication", "severe_side_effect")
+DATA_QUALITY_FLAGS: Final = ("sparse_diary",)
+FLAG_GROUPS: Final = (("safety", "Safety"), ("clinical", "Clinical change"), ("data_quality", "Data quality"))
+
+
+def flag_group(code: str) -> str:
+    """Return the group of a flag code: safety, clinical or data_quality."""
+    if code in SAFETY_FLAGS:
+        return "safety"
+    return "data_quality" if code in DATA_QUALITY_FLAGS else "clinical"
+
+
+def grouped_flags(flags: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
+    """Return the report's flags as [{group, title, flags}], safety first, empty groups left out."""
+    flags = list(flags)
+    out = []
+    for group, title in FLAG_GROUPS:
+        members = [f for f in flags if flag_group(f["code"]) == group]
+        if members:
+            out.append({"group": group, "title": title, "flags": members})
+    return out
+
+
 def _flags(
     report: Report,
     diary: Diary,
@@ -952,6 +977,9 @@ def daily_rows(
             for s in entry.get("side_effects") or ()
         ]
         row["notes"] = entry.get("notes")
+        row["other_notes"] = [
+            s["note"] for s in entry.get("side_effects") or () if s.get("name") == "other" and s.get("note")
+        ]
         row["logged"] = bool(entry)
         rows.append(row)
     return rows

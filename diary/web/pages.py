@@ -1,4 +1,4 @@
-"""Clinician web pages: login, the clinic's patients, a patient's printable report.
+"""Clinician web pages: login and the clinic's patients (the report pages: ``report_pages``).
 
 Server-rendered, no JavaScript: every response carries a CSP that allows no
 script at all, and styles only from our own static file. State changes are
@@ -9,14 +9,11 @@ import hmac
 import secrets
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from marshmallow import ValidationError
-
 from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
-from diary.reports import charts, service, snapshots
-from diary.reports.fetch import check_period, resolve_period
-from diary.schemas.reports import ReportArgs
+from diary.reports import service
+from diary.reports.fetch import resolve_period
 from diary.web.redirects import safe_next
 
 bp = Blueprint(
@@ -27,7 +24,6 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-_report_args = ReportArgs()
 
 
 @bp.after_app_request
@@ -201,93 +197,3 @@ def patients():
         listed.append({"patient": patient, "flags": report["flags"]})
     _audit(clinician, "patients_page", None)
     return render_template("patients.html", clinician=clinician, listed=listed)
-
-
-def _period_args():
-    try:
-        return _report_args.load({k: v for k, v in request.args.items() if k in ("from", "to")})
-    except ValidationError as exc:
-        return exc.messages
-
-
-@bp.get("/patients/<patient_id>/report")
-def report(patient_id):
-    """Show the patient's printable trend report for a period."""
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    args = _period_args()
-    errors = None
-    if "from_" not in args:
-        errors, args = args, {"from_": None, "to": None}
-    conn = auth.app_conn()
-    now = utcnow()
-    try:
-        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
-        check_period(start, end)
-    except ValidationError as exc:
-        errors = exc.messages
-        start, end = resolve_period(conn, patient, None, None, now)
-    report_data, inputs = service.make_report(
-        conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now
-    )
-    days = service.days_of(inputs)
-    _audit(clinician, "report_page", patient_id)
-    return render_template(
-        "report.html",
-        clinician=clinician,
-        report=report_data,
-        charts=charts.all_charts(report_data, days),
-        errors=errors,
-        snapshot=None,
-    )
-
-
-@bp.post("/patients/<patient_id>/report")
-def pick_period(patient_id):
-    """Take the period picker form and show that period's report."""
-    _check_csrf()
-    clinician = _login_required()
-    _clinic_patient(clinician, patient_id)
-    params = {k: request.form[k] for k in ("from", "to") if request.form.get(k)}
-    return redirect(url_for("web.report", patient_id=patient_id, **params), 303)
-
-
-@bp.post("/patients/<patient_id>/reports")
-def save_snapshot(patient_id):
-    """Store a snapshot of the shown period and open it."""
-    _check_csrf()
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    conn = auth.app_conn()
-    now = utcnow()
-    try:
-        args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
-        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
-        check_period(start, end)
-    except ValidationError:
-        abort(400, "Give the period as two dates.")
-    document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
-    with write(conn):
-        summary = snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"])
-        audit.record(conn, "clinician", clinician["id"], "create_snapshot", patient_id, request.remote_addr)
-    return redirect(url_for("web.snapshot", patient_id=patient_id, snapshot_id=summary["id"]), 303)
-
-
-@bp.get("/patients/<patient_id>/reports/<snapshot_id>")
-def snapshot(patient_id, snapshot_id):
-    """Show a stored snapshot as the clinician saw it."""
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    stored = snapshots.get_snapshot(auth.app_conn(), patient["id"], snapshot_id)
-    if stored is None:
-        abort(404)
-    document = stored.pop("document")
-    _audit(clinician, "snapshot_page", patient_id)
-    return render_template(
-        "report.html",
-        clinician=clinician,
-        report=document["report"],
-        charts=charts.all_charts(document["report"], document["days"]),
-        errors=None,
-        snapshot=stored,
-    )
