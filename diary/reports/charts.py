@@ -25,7 +25,7 @@ from diary import measures
 FONT = 15
 CHAR_WIDTH = 0.6 * FONT  # a generous average glyph width, for placing labels without overlap
 TIMELINE_WIDTH = 960
-SMALL_WIDTH, SMALL_HEIGHT = 480, 200
+SMALL_WIDTH, SMALL_HEIGHT = 480, 124
 LEFT, RIGHT = 118, 16  # timeline margins: room for lane names on the left
 SMALL_LEFT, SMALL_RIGHT, SMALL_TOP, AXIS_HEIGHT = 40, 14, 30, 26
 
@@ -368,13 +368,14 @@ def timeline(report, days):
         parts.append(_text(LEFT + 4, band_bottom - 8, "No dose step in this period", "start", "tick"))
     # Pain, with its baseline window shaded and the baseline mean as a reference line.
     pain_top = band_bottom + 14 + FONT + 6
-    pain_bottom = pain_top + 150
+    pain_bottom = pain_top + 116
     parts.append(_text(LEFT, pain_top - 8, f"Pain ({_scale_words('pain')})", "start", "axis-title"))
     scale = _Scale(pain_top, pain_bottom, 0, 10)
     parts.append(_measure_panel(axis, scale, report, "pain", with_shade=True))
     # Side-effect episodes: one lane per side effect, a bar per episode, by its worst severity.
-    names = list(report["side_effects"])
-    lane_h = FONT + 7
+    lanes = side_effect_lanes(report)
+    names = list(lanes)
+    lane_h = FONT + 5
     lanes_top = pain_bottom + 14
     parts.append(_text(LEFT, lanes_top + FONT, "Side effects", "start", "axis-title"))
     lanes_top += FONT + 6
@@ -386,7 +387,7 @@ def timeline(report, days):
             f"<title>{escape(shown)}</title>{escape(_short(shown, LEFT - 10))}</text>"
             f'<line x1="{LEFT}" x2="{axis.right}" y1="{y0 + lane_h}" y2="{y0 + lane_h}" stroke="{GRID_COLOUR}"/>'
         )
-        for episode in (report["side_effects"].get(name) or {}).get("episodes") or ():
+        for episode in lanes.get(name, ()):
             lo, hi = max(episode["start"], period["from"]), min(episode["end"], period["to"])
             if lo > hi:
                 continue
@@ -412,7 +413,8 @@ def timeline(report, days):
     return {
         "id": "chart-timeline",
         "title": "Treatment timeline",
-        "summary": summary,
+        # The caption is the pain sentence; the chart's description holds every lane in words.
+        "summary": _measure_summary(report, "pain"),
         "svg": _svg("chart-timeline", "Treatment timeline", summary, "".join(parts), TIMELINE_WIDTH, height),
         "steps": [
             {"from": start, "to": end, "dose_mg": mg, "label": day_label(start, crosses_year(period))}
@@ -426,6 +428,15 @@ def timeline(report, days):
             _table("Doses by week", ("Week starting", "Planned days", "Taken days"), weeks),
         ],
     }
+
+
+def side_effect_lanes(report):
+    """Return lane name -> episodes: one lane per side effect, every `other` (grouped by note) in one lane."""
+    lanes = {}
+    for name, effect in report["side_effects"].items():
+        lane = "other" if name.startswith("other: ") else name
+        lanes.setdefault(lane, []).extend(effect.get("episodes") or ())
+    return lanes
 
 
 def _adherence_marks(axis, days, top, height, parts):
