@@ -268,7 +268,7 @@ def _measure_panel(axis, scale, report, name, with_shade):
         parts.append(
             f'<line x1="{axis.left}" x2="{axis.right}" y1="{_fmt(y)}" y2="{_fmt(y)}" stroke="{BASELINE_COLOUR}" '
             f'stroke-width="2" stroke-dasharray="8 4" class="baseline-mean"/>'
-            + _text(axis.right - 2, y - 5, f"baseline {base:g}", "end", "ref", BASELINE_COLOUR)
+            + _text(axis.right - 2, y - 5, f"baseline {base:g}", "end", "baseline-label", BASELINE_COLOUR)
         )
     parts.append(
         f'<path d="{_dots_path(axis, scale, data["daily"])}" stroke="{DAILY_COLOUR}" stroke-width="6" '

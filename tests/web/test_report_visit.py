@@ -108,7 +108,11 @@ def add_heavy_patient(base, headers, name="Robin Heavy", external_ref="MRN-4471"
                 "recorded_at": at.isoformat(),
             }
         )
-        step = max((s for s in steps if s["start_date"] <= day.isoformat()), default=None, key=lambda s: s["start_date"])
+        step = max(
+            (s for s in steps if s["start_date"] <= day.isoformat()),
+            default=None,
+            key=lambda s: s["start_date"],
+        )
         if step is not None and rng.random() < 0.9:
             doses.append(
                 {
@@ -120,7 +124,9 @@ def add_heavy_patient(base, headers, name="Robin Heavy", external_ref="MRN-4471"
                     "recorded_at": at.isoformat(),
                 }
             )
-    r = requests.post(f"{base}/api/v1/me/sync", json={"entries": entries, "doses": doses}, headers=phone, timeout=30)
+    r = requests.post(
+        f"{base}/api/v1/me/sync", json={"entries": entries, "doses": doses}, headers=phone, timeout=30
+    )
     assert r.status_code == 200, r.text
     assert all(item.get("status") != "rejected" for item in r.json().get("entries", [])), r.text[:500]
     return {
