@@ -9,6 +9,7 @@ import hmac
 import secrets
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+
 from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write

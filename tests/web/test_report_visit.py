@@ -11,7 +11,7 @@ import os
 import random
 import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -210,7 +210,8 @@ def _page_text_lines(pdf_page):
 
 
 def check_printed_pages(pdf, patient, max_pages=2):
-    """At most ``max_pages`` pages; each names the patient, reference and 'page N of M'; all but the last at least half full."""
+    """Check a printed report: at most ``max_pages`` pages, each naming the patient, reference and
+    'page N of M', every page but the last at least half full. Returns (pages, fill of each page)."""
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     pages = len(reader.pages)
     assert 1 <= pages <= max_pages, pages
