@@ -268,7 +268,16 @@ def _measure_panel(axis, scale, report, name, with_shade):
         parts.append(
             f'<line x1="{axis.left}" x2="{axis.right}" y1="{_fmt(y)}" y2="{_fmt(y)}" stroke="{BASELINE_COLOUR}" '
             f'stroke-width="2" stroke-dasharray="8 4" class="baseline-mean"/>'
-            + _text(axis.right - 2, y - 5, f"baseline {base:g}", "end", "baseline-label", BASELINE_COLOUR)
+            + _text(
+                axis.right - 2,
+                y - 5,
+                f"baseline {base:g}",
+                "end",
+                "baseline-label",
+                BASELINE_COLOUR,
+                # A white halo keeps the label readable over the daily dots.
+                ' stroke="#ffffff" stroke-width="4" paint-order="stroke"',
+            )
         )
     parts.append(
         f'<path d="{_dots_path(axis, scale, data["daily"])}" stroke="{DAILY_COLOUR}" stroke-width="6" '
@@ -319,7 +328,7 @@ def small_chart(report, name):
     chart_id = "chart-" + name
     return {
         "id": chart_id,
-        "title": f"{label} ({measures.BY_NAME[name].scale})",
+        "title": label if measures.BY_NAME[name].unit == "h" else f"{label} ({measures.BY_NAME[name].scale})",
         "summary": summary,
         "svg": _svg(chart_id, f"{label} with 7-day mean", summary, body, SMALL_WIDTH, SMALL_HEIGHT),
         "tables": [_table(f"Numbers for {label}", ("Date", label, "7-day mean"), _measure_rows(data))],
