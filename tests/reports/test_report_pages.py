@@ -182,3 +182,26 @@ def test_saving_a_snapshot_refuses_a_bad_period_or_missing_token_and_writes_noth
     ):
         assert client.post(f"/patients/{pid}/reports", data=data).status_code == 400
     assert count() == before
+
+
+def test_after_an_idle_timeout_logging_in_again_lands_on_the_report_with_its_period(web):
+    client, creds = web
+    pid = creds["patient_id"]
+    conn = dbmod.connect(client.application.config["DATABASE"])
+    try:
+        with dbmod.write(conn):
+            # Every token of the session idle for 31 minutes.
+            conn.execute("UPDATE tokens SET last_used_at = '2000-01-01T00:00:00+00:00'")
+    finally:
+        conn.close()
+    # The period picker is a GET form, so the page that was open is a GET to come back to.
+    url = f"/patients/{pid}/report?from=2026-09-01&to=2026-09-30"
+    r = client.get(url)
+    assert r.status_code == 302 and "/login?next=" in r.headers["Location"]
+    login_url = r.headers["Location"]
+    token = csrf(client, login_url)
+    r = client.post(
+        login_url, data={"csrf_token": token, "email": creds["email"], "password": creds["password"]}
+    )
+    assert r.status_code == 303 and r.headers["Location"] == url
+    assert "<strong>2026-09-01</strong>" in client.get(url).get_data(as_text=True)
