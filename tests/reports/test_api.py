@@ -180,3 +180,15 @@ def test_openapi_documents_the_report_routes(client):
         "/api/v1/patients/{patient_id}/audit",
     ):
         assert path in spec["paths"], path
+
+
+def test_csv_and_fhir_follow_the_same_default_period(demo_client):
+    client, creds, headers = demo_client
+    url = f"/api/v1/patients/{creds['patient_id']}"
+    period = client.get(url + "/report", headers=headers).json["period"]
+    rows = client.get(url + "/export.csv", headers=headers).get_data(as_text=True).splitlines()
+    assert rows[1].split(",")[0] == period["from"] and rows[-1].split(",")[0] == period["to"]
+    assert len(rows) - 1 == period["days"]
+    bundle = client.get(url + "/fhir", headers=headers).get_data(as_text=True)
+    # The demo diary begins on the period's first day (14 days before the first step).
+    assert f'"{period["from"]}T00:00:00' in bundle
