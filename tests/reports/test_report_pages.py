@@ -3,6 +3,8 @@
 Each is clinic-isolated (another clinic's patient or snapshot is 404) and audited.
 """
 
+import re
+
 import pytest
 
 from diary import db as dbmod
@@ -205,3 +207,21 @@ def test_after_an_idle_timeout_logging_in_again_lands_on_the_report_with_its_per
     )
     assert r.status_code == 303 and r.headers["Location"] == url
     assert "<strong>2026-09-01</strong>" in client.get(url).get_data(as_text=True)
+
+
+def test_episode_dates_carry_the_year_when_the_period_crosses_one(web):
+    client, creds = web
+    pid = creds["patient_id"]
+    html = client.get(f"/patients/{pid}/report").get_data(as_text=True)
+    start, end = re.search(r"Period <strong>(\S+)</strong> to <strong>(\S+)</strong>", html).groups()
+    if start[:4] == end[:4]:
+        effects = html[html.index('id="effects-h"') : html.index('id="notes-h"')]
+        assert re.search(r'class="episode">\d\d-\d\d ', effects)
+    # Any period across New Year names the year on every episode date.
+    year = int(end[:4])
+    html = client.get(f"/patients/{pid}/report?from={year - 1}-12-01&to={year + 1}-01-31").get_data(
+        as_text=True
+    )
+    effects = html[html.index('id="effects-h"') : html.index('id="notes-h"')]
+    spans = re.findall(r'class="episode">([^<]+)<', effects)
+    assert spans and all(re.match(r"\d{4}-\d\d-\d\d", s) for s in spans), spans[:3]
