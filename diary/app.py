@@ -10,7 +10,7 @@ from diary.api import API_PREFIX, Api, register_blueprints
 from diary.api.blueprint import takes_json_body
 from diary.api.spec import ErrorResponses, document_fields
 from diary.errors import error_payload
-from diary.web import account_pages, pages, patient_app, patient_pages  # noqa: F401  (their routes join pages.bp)
+from diary.web import account_pages, pages, patient_app, patient_pages, report_pages  # noqa: F401  (their routes join pages.bp)
 
 ME_PREFIX = API_PREFIX + "/me"
 PATIENTS_PREFIX = API_PREFIX + "/patients"

@@ -27,3 +27,15 @@ def list_for_patient(conn, patient_id):
         (patient_id,),
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+def page_for_patient(conn, patient_id, limit, offset):
+    """One page of a patient's audit trail, newest first, with the clinician's name; and the total."""
+    rows = conn.execute(
+        "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.remote_addr, c.name AS actor_name "
+        "FROM audit_log a LEFT JOIN clinicians c ON a.actor_kind = 'clinician' AND c.id = a.actor_id "
+        "WHERE a.patient_id = ? ORDER BY a.id DESC LIMIT ? OFFSET ?",
+        (patient_id, limit, offset),
+    ).fetchall()
+    total = conn.execute("SELECT count(*) FROM audit_log WHERE patient_id = ?", (patient_id,)).fetchone()[0]
+    return [dict(r) for r in rows], total

@@ -47,6 +47,9 @@ ROLLING_DAYS: Final = 7
 # logged day pose as a weekly average.
 MIN_ROLLING_VALUES: Final = 4
 DEFAULT_PERIOD_DAYS: Final = 90
+# Without an appointment, the default period reaches back to the baseline before the
+# first dose step, but never more than this many days (an old regimen is not a report of years).
+MAX_DEFAULT_DAYS: Final = 180
 DEFAULT_LAG_DAYS: Final = 3
 
 # IMMPACT recommendations for interpreting clinical importance of treatment
@@ -109,11 +112,25 @@ def _mean(values: Sequence[float | int]) -> float | None:
 
 
 def default_period(
-    today: date, appointment_days: Iterable[date], days: int = DEFAULT_PERIOD_DAYS
+    today: date,
+    appointment_days: Iterable[date],
+    first_step: date | None = None,
+    days: int = DEFAULT_PERIOD_DAYS,
 ) -> tuple[date, date]:
-    """Return (from, to): from the last appointment day before today, else the last 90 days, to today."""
+    """Return (from, to) of the default report period, to ``today``.
+
+    From the last appointment day before today; without one, from the 14
+    baseline days before the first regimen step (``first_step``), so the
+    baseline is on the charts, but at most MAX_DEFAULT_DAYS back; without a
+    step up to today either, the last ``days`` days.
+    """
     earlier = [d for d in appointment_days if d < today]
-    start = max(earlier) if earlier else today - timedelta(days=days - 1)
+    if earlier:
+        start = max(earlier)
+    elif first_step is not None and first_step <= today:
+        start = max(first_step - timedelta(days=BASELINE_DAYS), today - timedelta(days=MAX_DEFAULT_DAYS - 1))
+    else:
+        start = today - timedelta(days=days - 1)
     return start, today
 
 
@@ -817,6 +834,31 @@ def severe_window(diary: Diary, appointments: Sequence[int]) -> tuple[int, int, 
     return max(diary.lo, diary.hi - SEVERE_WINDOW_DAYS + 1), diary.hi, None
 
 
+# How the report page groups flags, most urgent first: safety apart from clinical change,
+# and data quality (a thin diary) last. A code not named here is a clinical-change flag.
+SAFETY_FLAGS: Final = ("opioid_co_medication", "severe_side_effect")
+DATA_QUALITY_FLAGS: Final = ("sparse_diary",)
+FLAG_GROUPS: Final = (("safety", "Safety"), ("clinical", "Clinical change"), ("data_quality", "Data quality"))
+
+
+def flag_group(code: str) -> str:
+    """Return the group of a flag code: safety, clinical or data_quality."""
+    if code in SAFETY_FLAGS:
+        return "safety"
+    return "data_quality" if code in DATA_QUALITY_FLAGS else "clinical"
+
+
+def grouped_flags(flags: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
+    """Return the report's flags as [{group, title, flags}], safety first, empty groups left out."""
+    flags = list(flags)
+    out = []
+    for group, title in FLAG_GROUPS:
+        members = [f for f in flags if flag_group(f["code"]) == group]
+        if members:
+            out.append({"group": group, "title": title, "flags": members})
+    return out
+
+
 def _flags(
     report: Report,
     diary: Diary,
@@ -935,6 +977,9 @@ def daily_rows(
             for s in entry.get("side_effects") or ()
         ]
         row["notes"] = entry.get("notes")
+        row["other_notes"] = [
+            s["note"] for s in entry.get("side_effects") or () if s.get("name") == "other" and s.get("note")
+        ]
         row["logged"] = bool(entry)
         rows.append(row)
     return rows

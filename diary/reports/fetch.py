@@ -149,9 +149,10 @@ def resolve_period(conn, patient, period_from, period_to, now):
 
     The one period rule (``check_period`` is its last step):
     - a missing end is today in the patient's zone; a missing start is the last
-      appointment day before today, else 90 days back (``analysis.default_period``),
-      and lies at most MAX_PERIOD_DAYS before the end: an appointment decades back
-      must not make a report of decades;
+      appointment day before today, else 14 days before the first regimen step (at
+      most 180 days back) so the baseline is on the charts, else 90 days back
+      (``analysis.default_period``), and lies at most MAX_PERIOD_DAYS before the end:
+      an appointment decades back must not make a report of decades;
     - the start never lies before the patient's record began (``record_dates``): days
       before it are neither missing nor counted. A period that ends before the record
       began is refused (ValidationError keyed ``to``), the only refusal here; the
@@ -159,7 +160,7 @@ def resolve_period(conn, patient, period_from, period_to, now):
     """
     today = local_date(now, patient["timezone"])
     default_from, default_to = analysis.default_period(
-        today, appointment_days(conn, patient["id"], patient["timezone"])
+        today, appointment_days(conn, patient["id"], patient["timezone"]), first_step(conn, patient["id"])
     )
     end = period_to or default_to
     if period_from is not None:
@@ -172,6 +173,12 @@ def resolve_period(conn, patient, period_from, period_to, now):
     if end < record_start:
         raise ValidationError({"to": [f"The patient's record begins on {record_start.isoformat()}."]})
     return max(start, record_start), end
+
+
+def first_step(conn, patient_id):
+    """Return the date of a patient's first regimen step, or None."""
+    steps = (people.get_regimen(conn, patient_id) or {}).get("steps") or []
+    return min(date.fromisoformat(str(s["start_date"])) for s in steps) if steps else None
 
 
 def limit_start(start, end):

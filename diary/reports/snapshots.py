@@ -6,16 +6,20 @@ from datetime import timedelta
 
 from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.db import write
-from diary.reports import analysis, fetch, service
+from diary.reports import analysis, fetch, notes, service
 
 SUMMARY_COLUMNS = "id, patient_id, created_at, created_by, appointment_id, period_from, period_to"
 UPCOMING_HOURS = 24
 
 
 def build_document(conn, patient, period_from, period_to, lag_days, now):
-    """Return the stored form of a snapshot: the report, as seen at ``now``, and its per-day rows."""
+    """Return the stored form of a snapshot: the report, as seen at ``now``, its per-day rows and page header."""
     report, inputs = service.make_report(conn, patient, period_from, period_to, lag_days, now)
-    return {"report": report, "days": service.days_of(inputs)}
+    return {
+        "report": report,
+        "days": service.days_of(inputs),
+        "header": notes.header(inputs["regimen"], inputs["patient"]),
+    }
 
 
 def store_snapshot(conn, patient_id, document, now, created_by=None, appointment_id=None):
@@ -76,11 +80,11 @@ def list_snapshots(conn, patient_id):
 
 
 def appointment_period(conn, patient, starts_at, now):
-    """Return the report period for a visit: up to the visit day (never past today), default rule."""
+    """Return the report period for a visit: up to the visit day (never past today), default rule (fetch.resolve_period)."""
     visit_day = local_date(starts_at, patient["timezone"])
     today = local_date(now, patient["timezone"])
     days = fetch.appointment_days(conn, patient["id"], patient["timezone"])
-    start, _ = analysis.default_period(visit_day, days)
+    start, _ = analysis.default_period(visit_day, days, fetch.first_step(conn, patient["id"]))
     end = min(visit_day, today)
     # The same limit as every report: a visit after one decades back is not a report of decades.
     return fetch.limit_start(min(start, end), end), end
@@ -95,14 +99,19 @@ def snapshot_upcoming_appointments(conn, now, settings):
     """
     lag_days = settings.get("REPORT_LAG_DAYS", analysis.DEFAULT_LAG_DAYS)
     due = conn.execute(
-        "SELECT a.id, a.starts_at, p.id AS patient_id, p.display_name, p.timezone FROM appointments a "
+        "SELECT a.id, a.starts_at, p.id AS patient_id, p.display_name, p.timezone, p.external_ref FROM appointments a "
         "JOIN patients p ON p.id = a.patient_id WHERE a.snapshot_id IS NULL "
         "AND a.starts_at > ? AND a.starts_at <= ? ORDER BY a.starts_at",
         (to_utc_text(now), to_utc_text(now + timedelta(hours=UPCOMING_HOURS))),
     ).fetchall()
     made = []
     for row in due:
-        patient = {"id": row["patient_id"], "display_name": row["display_name"], "timezone": row["timezone"]}
+        patient = {
+            "id": row["patient_id"],
+            "display_name": row["display_name"],
+            "timezone": row["timezone"],
+            "external_ref": row["external_ref"],
+        }
         start, end = appointment_period(conn, patient, parse_utc_text(row["starts_at"]), now)
         document = build_document(conn, patient, start, end, lag_days, now)
         with write(conn):

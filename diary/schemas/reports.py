@@ -34,7 +34,10 @@ class ReportArgs(Strict):
     from_ = LocalDate(
         data_key="from",
         load_default=None,
-        metadata={"description": "First day; default: the last appointment before today, else 90 days back."},
+        metadata={
+            "description": "First day; default: the last appointment before today, else 14 days before the first "
+            "dose step (at most 180 days back), else 90 days back."
+        },
     )
     to = LocalDate(
         load_default=None, metadata={"description": "Last day; default: today in the patient's zone."}

@@ -1,4 +1,8 @@
-"""Clinician web pages: login, the clinic's patients, a patient's printable report.
+"""Clinician web pages: the blueprint, its CSP, CSRF, login and logout.
+
+The pages themselves join this blueprint from ``patient_pages`` (patients, a patient's
+home, regimen, enrollment), ``account_pages`` (password, clinicians) and
+``report_pages`` (report, snapshots, compare, audit).
 
 Server-rendered, no JavaScript: every response carries a CSP that allows no
 script at all, and styles only from our own static file. State changes are
@@ -7,15 +11,11 @@ POST forms with a per-session CSRF token.
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from marshmallow import ValidationError
 from wtforms.validators import ValidationError as CSRFValidationError
 
-from diary import audit, auth, measures, people, ratelimit
+from diary import auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
-from diary.reports import charts, service, snapshots
-from diary.reports.fetch import check_period, resolve_period
-from diary.schemas.reports import ReportArgs
 from diary.web.redirects import get_page_of, safe_next
 
 bp = Blueprint(
@@ -26,7 +26,6 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-_report_args = ReportArgs()
 
 
 @bp.after_app_request
@@ -101,25 +100,6 @@ def _login_required():
 login_required = _login_required
 
 
-def _clinic_patient(clinician, patient_id):
-    row = (
-        auth.app_conn()
-        .execute(
-            "SELECT * FROM patients WHERE id = ? AND clinic_id = ?", (patient_id, clinician["clinic_id"])
-        )
-        .fetchone()
-    )
-    if row is None:
-        abort(404)
-    return dict(row)
-
-
-def _audit(clinician, action, patient_id):
-    conn = auth.app_conn()
-    with write(conn):
-        audit.record(conn, "clinician", clinician["id"], action, patient_id, request.remote_addr)
-
-
 def _safe_next(target):
     # Only same-site paths (diary/web/redirects.py); anything else goes to the patient list.
     return safe_next(target) or url_for("web.patients")
@@ -181,93 +161,3 @@ def logout():
             people.revoke_token(conn, row["id"], utcnow())
     session.clear()
     return redirect(url_for("web.login"), 303)
-
-
-def _period_args():
-    try:
-        return _report_args.load({k: v for k, v in request.args.items() if k in ("from", "to")})
-    except ValidationError as exc:
-        return exc.messages
-
-
-@bp.get("/patients/<patient_id>/report")
-def report(patient_id):
-    """Show the patient's printable trend report for a period."""
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    args = _period_args()
-    errors = None
-    if "from_" not in args:
-        errors, args = args, {"from_": None, "to": None}
-    conn = auth.app_conn()
-    now = utcnow()
-    try:
-        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
-        check_period(start, end)
-    except ValidationError as exc:
-        errors = exc.messages
-        start, end = resolve_period(conn, patient, None, None, now)
-    report_data, inputs = service.make_report(
-        conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now
-    )
-    days = service.days_of(inputs)
-    _audit(clinician, "report_page", patient_id)
-    return render_template(
-        "report.html",
-        clinician=clinician,
-        report=report_data,
-        charts=charts.all_charts(report_data, days),
-        errors=errors,
-        snapshot=None,
-    )
-
-
-@bp.post("/patients/<patient_id>/report")
-def pick_period(patient_id):
-    """Take the period picker form and show that period's report."""
-    _check_csrf()
-    clinician = _login_required()
-    _clinic_patient(clinician, patient_id)
-    params = {k: request.form[k] for k in ("from", "to") if request.form.get(k)}
-    return redirect(url_for("web.report", patient_id=patient_id, **params), 303)
-
-
-@bp.post("/patients/<patient_id>/reports")
-def save_snapshot(patient_id):
-    """Store a snapshot of the shown period and open it."""
-    _check_csrf()
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    conn = auth.app_conn()
-    now = utcnow()
-    try:
-        args = _report_args.load({k: request.form.get(k) for k in ("from", "to")})
-        start, end = resolve_period(conn, patient, args["from_"], args["to"], now)
-        check_period(start, end)
-    except ValidationError:
-        abort(400, "Give the period as two dates.")
-    document = snapshots.build_document(conn, patient, start, end, current_app.config["REPORT_LAG_DAYS"], now)
-    with write(conn):
-        summary = snapshots.store_snapshot(conn, patient["id"], document, now, clinician["id"])
-        audit.record(conn, "clinician", clinician["id"], "create_snapshot", patient_id, request.remote_addr)
-    return redirect(url_for("web.snapshot", patient_id=patient_id, snapshot_id=summary["id"]), 303)
-
-
-@bp.get("/patients/<patient_id>/reports/<snapshot_id>")
-def snapshot(patient_id, snapshot_id):
-    """Show a stored snapshot as the clinician saw it."""
-    clinician = _login_required()
-    patient = _clinic_patient(clinician, patient_id)
-    stored = snapshots.get_snapshot(auth.app_conn(), patient["id"], snapshot_id)
-    if stored is None:
-        abort(404)
-    document = stored.pop("document")
-    _audit(clinician, "snapshot_page", patient_id)
-    return render_template(
-        "report.html",
-        clinician=clinician,
-        report=document["report"],
-        charts=charts.all_charts(document["report"], document["days"]),
-        errors=None,
-        snapshot=stored,
-    )

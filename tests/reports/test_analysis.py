@@ -550,6 +550,18 @@ def test_default_period_from_last_appointment_else_90_days():
     assert default_period(today, visits) == (date(2026, 11, 2), today)
 
 
+def test_default_period_without_appointment_starts_at_the_baseline_at_most_180_days_back():
+    today = date(2026, 11, 28)
+    # 14 days before the first step, so the pre-treatment baseline is charted.
+    assert default_period(today, [], date(2026, 10, 1)) == (date(2026, 9, 17), today)
+    # A regimen begun long ago: 180 days including today, no more.
+    assert default_period(today, [], date(2025, 1, 1)) == (date(2026, 6, 2), today)
+    # A first step still to come: the last 90 days.
+    assert default_period(today, [], date(2026, 12, 20)) == (date(2026, 8, 31), today)
+    # An appointment wins over the step.
+    assert default_period(today, [date(2026, 11, 2)], date(2026, 10, 1)) == (date(2026, 11, 2), today)
+
+
 def test_report_has_exactly_the_issue_keys():
     entries, reg = pain_diary([6] * 14, [4] * 14)
     rep = report(entries, 0, 41, reg)

@@ -1,7 +1,7 @@
 """Report API: periods, appointments, snapshots (immutable, also from the scheduler), /me/report."""
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,16 +11,16 @@ from diary.reports.snapshots import snapshot_upcoming_appointments
 from tests.conftest import make_clinic, make_patient
 
 
-def test_report_default_period_is_90_days_to_today(demo_client):
+def test_report_default_period_starts_14_days_before_the_first_step(demo_client):
     client, creds, headers = demo_client
     r = client.get(f"/api/v1/patients/{creds['patient_id']}/report", headers=headers)
     assert r.status_code == 200
     today = local_date(utcnow(), "Europe/London")
-    assert r.json["period"] == {
-        "from": (today - timedelta(days=89)).isoformat(),
-        "to": today.isoformat(),
-        "days": 90,
-    }
+    steps = r.json["regimen"]["steps"]
+    first = date.fromisoformat(steps[0]["start_date"])
+    assert r.json["period"]["from"] == (first - timedelta(days=14)).isoformat()
+    assert r.json["period"]["to"] == today.isoformat()
+    assert r.json["baseline_comparison"]["baseline"]["source"] == "pre_treatment"
     assert r.json["patient"]["id"] == creds["patient_id"]
 
 
@@ -180,3 +180,15 @@ def test_openapi_documents_the_report_routes(client):
         "/api/v1/patients/{patient_id}/audit",
     ):
         assert path in spec["paths"], path
+
+
+def test_csv_and_fhir_follow_the_same_default_period(demo_client):
+    client, creds, headers = demo_client
+    url = f"/api/v1/patients/{creds['patient_id']}"
+    period = client.get(url + "/report", headers=headers).json["period"]
+    rows = client.get(url + "/export.csv", headers=headers).get_data(as_text=True).splitlines()
+    assert rows[1].split(",")[0] == period["from"] and rows[-1].split(",")[0] == period["to"]
+    assert len(rows) - 1 == period["days"]
+    bundle = client.get(url + "/fhir", headers=headers).get_data(as_text=True)
+    # The demo diary begins on the period's first day (14 days before the first step).
+    assert f'"{period["from"]}T00:00:00' in bundle

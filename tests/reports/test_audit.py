@@ -88,7 +88,11 @@ def login_web(client, creds):
     "action, url",
     [
         ("report_page", "/patients/{pid}/report"),
-        ("snapshot_page", "/patients/{pid}/reports/{sid}"),
+        ("snapshot_page", "/patients/{pid}/snapshots/{sid}"),
+        ("snapshots_page", "/patients/{pid}/snapshots"),
+        ("snapshot_compare_page", "/patients/{pid}/snapshots/{sid}/compare"),
+        ("audit_page", "/patients/{pid}/audit"),
+        ("report_print_header", "/patients/{pid}/report-print.css"),
     ],
 )
 def test_each_page_read_writes_exactly_one_row(setup, action, url):

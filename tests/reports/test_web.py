@@ -73,22 +73,27 @@ def test_every_form_has_a_csrf_token_and_pages_allow_no_script(web):
         # Every POST form carries the token (the patient search is a GET form).
         forms = re.findall(r'<form\b[^>]*method="post".*?</form>', html, re.S)
         assert forms, url
-        assert all('name="csrf_token"' in form for form in forms), url
+        posts = [form for form in forms if 'method="post"' in form]
+        assert posts, url
+        assert all('name="csrf_token"' in form for form in posts), url
+        # A GET form (the period picker) changes nothing and carries no token to leak into URLs.
+        assert not any('name="csrf_token"' in form for form in forms if form not in posts), url
 
 
 def test_report_page_puts_flags_and_baseline_before_charts(web):
     client, creds = web
     login(client, creds)
     html = client.get(f"/patients/{creds['patient_id']}/report").get_data(as_text=True)
-    flags, baseline, charts = (
+    flags, baseline, timeline, small = (
         html.index('id="flags-h"'),
         html.index('id="baseline-h"'),
-        html.index('id="chart-pain"'),
+        html.index('id="chart-timeline"'),
+        html.index('id="chart-pain_worst"'),
     )
-    assert flags < baseline < charts
+    assert flags < baseline < timeline < small
+    # One timeline, then a chart for every other measure.
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
-    for chart in ("pain", "sleep_quality", "sleep_hours", "mood", "fatigue", "side-effects", "adherence"):
-        assert '<svg xmlns="http://www.w3.org/2000/svg" viewBox' in html
+    for chart in ("timeline", "pain_worst", "fatigue", "mood", "sleep_quality", "function", "sleep_hours"):
         assert re.search(f'<svg [^>]*id="chart-{chart}"', html), chart
     assert "the 14 days before the first dose step" in html
 
@@ -119,8 +124,37 @@ def test_period_picker_posts_then_shows_that_period(web):
     assert r.status_code == 303
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "<strong>2026-09-01</strong> to <strong>2026-09-30</strong>" in page
-    bad = client.get(url + "?from=2026-09-30&to=2026-09-01").get_data(as_text=True)
-    assert "Period not understood" in bad
+    bad = client.get(url + "?from=2026-09-30&to=2026-09-01")
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert "That period cannot be shown" in text and "To: Must not be before &#39;from&#39;." in text
+    # The dates typed stay in the form.
+    assert 'name="from" type="date" value="2026-09-30"' in text
+    assert 'name="to" type="date" value="2026-09-01"' in text
+
+
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("from=2026-02-30", "From: Not a valid date: use YYYY-MM-DD."),
+        ("from=soon&to=2026-09-01", "From: Not a valid date: use YYYY-MM-DD."),
+        ("from=2099-01-01", "From: Must not be after the last day"),
+        ("to=1999-01-01", "To: Dates before 2000-01-01 are not accepted."),
+        ("to=2001-01-01", "To: The patient&#39;s record begins on"),
+        ("from=2001-01-01&to=2026-01-01", "From: A report covers at most"),
+    ],
+)
+def test_an_invalid_period_says_what_is_wrong_and_keeps_the_dates(web, query, words):
+    client, creds = web
+    login(client, creds)
+    r = client.get(f"/patients/{creds['patient_id']}/report?{query}")
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert words in html, html[html.find("period-error") :][:400]
+    for pair in query.split("&"):
+        name, value = pair.split("=")
+        assert f'name="{name}" type="date" value="{value}"' in html
+    assert 'aria-invalid="true"' in html and "Showing the default period" in html
 
 
 def test_saving_a_snapshot_from_the_page_opens_it(web):
@@ -151,14 +185,21 @@ def test_report_page_shows_episodes_amounts_windows_and_other_notes(web):
     record_start = (date.fromisoformat(steps[0]["start_date"]) - timedelta(days=14)).isoformat()
     assert f"Period <strong>{record_start}</strong>" in html
     # The demo's regimen is named "LDN"; the page names the substance too.
-    assert "Regimen: LDN (naltrexone)" in html
+    assert "<dt>Regimen</dt><dd>LDN (naltrexone)" in html
     # Adherence by amount, and the days with nothing recorded.
     assert re.search(r"\d+ at the planned amount, 1 at another amount;", html)
     assert re.search(r"\d+ skipped; \d+ with nothing recorded\.", html)
     assert "Days used" in html
     # Side effects: episodes, present before treatment, the other side effect by its note.
     assert 'id="effects-h"' in html
-    assert "other: dry mouth" in html and "Dry mouth" not in html
+    effects = html[html.index('id="effects-h"') : html.index('id="notes-h"')]
+    assert "other: dry mouth" in effects and "Dry mouth" not in effects
+    # The notes section quotes the patient's own spelling, with its date.
+    assert re.search(
+        r'note-date">\d{4}-\d\d-\d\d</span> <span class="note-kind">other side effect</span> '
+        r'<span class="note-text">Dry mouth',
+        html,
+    )
     headache = re.search(
         r"<th scope=\"row\">headache</th>\s*<td><strong>yes</strong></td>\s*<td>(.*?)</td>", html, re.S
     )
@@ -223,7 +264,7 @@ def test_a_snapshot_stored_before_these_fields_existed_still_renders(web):
         store_snapshot_row(conn, "old-one", patient["id"], earlier_report(report), days)
     finally:
         conn.close()
-    r = client.get(f"/patients/{creds['patient_id']}/reports/old-one")
+    r = client.get(f"/patients/{creds['patient_id']}/snapshots/old-one")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "Dose levels and adherence" in html and 'id="effects-h"' in html

@@ -250,7 +250,10 @@ def _api_run(client, conn, day):
     call("POST", "/login", 303, data={"email": clinic["email"], "password": PASSWORD, "csrf_token": csrf})
     call("GET", "/patients", 200)
     call("GET", f"/patients/{pid}/report?{period}", 200)
-    call("GET", f"/patients/{pid}/reports/{snap}", 200)
+    call("GET", f"/patients/{pid}/snapshots/{snap}", 200)
+    call("GET", f"/patients/{pid}/snapshots/{snap}/compare", 200)
+    call("GET", f"/patients/{pid}/snapshots", 200)
+    call("GET", f"/patients/{pid}/audit", 200)
     # Errors whose answers echo what was sent.
     r = call(
         "PUT",
