@@ -1,7 +1,8 @@
 """A clinic day in headless Chromium, through the clinician pages' forms and the patient's API.
 
-Each step is a helper named for what the clinician (or the phone) does, so later steps
-(report notes, snapshots, compare, print) can be added to ``test_clinic_day``.
+Each step is a helper named for what the clinician (or the phone) does; the visit's steps
+(report notes, snapshot, compare, print) are those of ``tests/web/test_report_visit.py``, so
+one test walks issue 10's whole clinic day, from logging in to the printed report.
 """
 
 import io
@@ -15,6 +16,14 @@ import requests
 
 from tests.browser import DESKTOP, chromium, serve
 from tests.conftest import PASSWORD
+from tests.web.test_report_visit import (
+    check_printed_pages,
+    step_log_in,
+    step_open_compare,
+    step_open_report_and_find_notes,
+    step_print_report,
+    step_save_snapshot,
+)
 
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (pip, test extra) decodes the QR code")
 Image = pytest.importorskip("PIL.Image", reason="pillow (pip, test extra) reads the screenshot")
@@ -34,14 +43,6 @@ def page():
         context = browser.new_context(viewport=DESKTOP)
         yield context.new_page()
         context.close()
-
-
-def log_in(page, base, email, password=PASSWORD):
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/patients")
 
 
 def add_patient(page, base, name, zone, external_ref):
@@ -97,15 +98,17 @@ def book_appointment(page, base, patient_id, local_start, note):
 
 
 def post_week(base, token, days, zone=ZONE):
-    """A week of diary entries with notes and bedtime doses, as the phone sends them."""
+    """A week of diary entries with notes and bedtime doses, as the phone sends them; return {date: note}."""
     headers = {"Authorization": f"Bearer {token}"}
     now = datetime.now(ZoneInfo(zone)).isoformat()
+    notes = {}
     for n, day in enumerate(days):
+        notes[day.isoformat()] = f"day {n + 1}: walked to the shop, back pain eased by the evening"
         entry = {
             "pain": 6 - n % 3,
             "sleep_hours": 7,
             "mood": 5,
-            "notes": f"day {n + 1} note",
+            "notes": notes[day.isoformat()],
             "recorded_at": now,
         }
         r = requests.put(
@@ -122,17 +125,12 @@ def post_week(base, token, days, zone=ZONE):
         }
         r = requests.put(f"{base}/api/v1/me/doses/{uuid.uuid4()}", json=dose, headers=headers, timeout=10)
         assert r.status_code == 201, r.text
-
-
-def open_report(page, base, patient_id):
-    answer = page.goto(f"{base}/patients/{patient_id}/report")
-    assert answer.status == 200
-    return page
+    return notes
 
 
 def test_clinic_day(live, page):
     base, clinic = live
-    log_in(page, base, clinic["email"])
+    step_log_in(page, base, clinic["email"], PASSWORD)
     patient_id = add_patient(page, base, "Dana Day", ZONE, "MRN-4242")
 
     code, qr_text = issue_code(page, base, patient_id)
@@ -160,6 +158,12 @@ def test_clinic_day(live, page):
     book_appointment(page, base, patient_id, visit, "titration check")
     assert "titration check" in page.locator("#upcoming-appointments").inner_text()
 
-    post_week(base, token, week)
-    open_report(page, base, patient_id)
-    assert "Dana Day" in page.content()
+    notes = post_week(base, token, week)
+    patient = {"id": patient_id, "name": "Dana Day", "external_ref": "MRN-4242", "notes": notes}
+    patient["header"] = ["naltrexone", "22:00"]
+    step_open_report_and_find_notes(page, base, patient)
+    snapshot_url = step_save_snapshot(page)
+    step_open_compare(page, snapshot_url)
+    for paper in ("A4", "Letter"):
+        # At most two pages, each naming the patient and "page N of M".
+        check_printed_pages(step_print_report(page, base, patient, paper), patient)

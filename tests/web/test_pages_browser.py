@@ -1,4 +1,8 @@
-"""Every clinic task page in Chromium at 1366 px and 390 px: axe finds no violations, nothing scrolls sideways.
+"""Every clinician page in Chromium at 1366 px and 390 px: axe finds no violations, nothing scrolls sideways.
+
+One walk covers the pages of both parts of issue 10 (the clinic tasks and the report,
+snapshot, compare and audit pages) under the one site header; tests/web/test_report_visit.py
+checks the report pages again with a heavy 90-day diary.
 
 Set DIARY_SCREENSHOTS=<folder> to keep a full-page PNG of each page and width.
 """
@@ -10,14 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser import DESKTOP, PHONE, axe_violations, chromium, scrolls_sideways, serve
+from tests.conftest import PASSWORD
 from tests.web.test_clinic_day import (
     add_patient,
     apply_template,
     book_appointment,
     enroll_device,
     issue_code,
-    log_in,
+    post_week,
 )
+from tests.web.test_report_visit import step_log_in, step_save_snapshot
 
 ZONE = "Europe/Berlin"
 
@@ -50,8 +56,10 @@ def _check(page, name, width, problems):
 
 
 def _pages(page, base, clinic, tag):
-    """Walk every page (and each form's refusal); yield (name) with the page showing it."""
-    log_in(page, base, clinic["email"])
+    """Walk every clinician page (and each form's refusal); yield (name) with the page showing it."""
+    page.goto(base + "/login")
+    yield "login"
+    step_log_in(page, base, clinic["email"], PASSWORD)
     pid = add_patient(page, base, "Robin Example-Longname", ZONE, "MRN-000123456")
     page.goto(base + "/patients")
     yield "patients"
@@ -60,7 +68,7 @@ def _pages(page, base, clinic, tag):
     yield "patient-new-errors"
     code, _ = issue_code(page, base, pid)
     yield "enrollment-code"
-    enroll_device(base, code)
+    token = enroll_device(base, code)
     page.goto(f"{base}/patients/{pid}/enrollment-sheet")
     yield "enrollment-sheet"
     today = datetime.now(ZoneInfo(ZONE)).date()
@@ -77,7 +85,22 @@ def _pages(page, base, clinic, tag):
     page.fill("#starts_at", "")
     page.get_by_role("button", name="Book appointment").click()
     yield "patient-home-errors"
+    post_week(base, token, [today - timedelta(days=n) for n in range(3, 0, -1)], ZONE)
+    page.goto(f"{base}/patients/{pid}/report")
+    yield "report"
+    page.goto(f"{base}/patients/{pid}/report?from=2026-02-30&to=2026-01-01")
+    yield "report-invalid-period"
+    page.goto(f"{base}/patients/{pid}/report")
+    step_save_snapshot(page)
+    yield "snapshot"
+    page.click("text=Compare with today")
+    yield "compare"
+    page.goto(f"{base}/patients/{pid}/snapshots")
+    yield "snapshots"
+    page.goto(f"{base}/patients/{pid}/audit")
+    yield "audit"
     page.goto(base + "/account/password")
+    yield "account-password"
     page.get_by_role("button", name="Change password").click()
     yield "account-password-errors"
     page.goto(base + "/clinic/clinicians")
@@ -101,7 +124,7 @@ def test_every_clinic_page_passes_axe_and_never_scrolls_sideways(live, browser):
             seen.append(name)
             _check(page, name, viewport["width"], problems)
         context.close()
-    assert len(seen) == 2 * 11
+    assert len(seen) == 2 * 19
     assert problems == []
 
 
@@ -111,7 +134,7 @@ def test_enrollment_sheet_prints_on_one_page_without_the_site_header(live, brows
     base, clinic = live
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    log_in(page, base, clinic["email"])
+    step_log_in(page, base, clinic["email"], PASSWORD)
     pid = add_patient(page, base, "Printed Patient", ZONE, "MRN-1")
     page.goto(f"{base}/patients/{pid}/enrollment-sheet")
     assert page.locator("#enrollment-qr svg").count() == 1
