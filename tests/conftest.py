@@ -1,5 +1,6 @@
 """Shared fixtures: a real SQLite file per test, the Flask test client, real tokens."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from diary import db as dbmod
 from diary.clock import to_utc_text, utcnow
 
 PASSWORD = "correct-horse-battery"
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _HASH_CACHE = {}
 
 
@@ -120,3 +122,10 @@ def today_in(tz_name):
 
 def count_rows(conn, table):
     return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def csrf_of(html):
+    """The CSRF token of the first form on a page (the pages' forms post it as ``csrf_token``)."""
+    found = CSRF_RE.search(html)
+    assert found, "no csrf_token on the page"
+    return found.group(1)

@@ -12,7 +12,7 @@ from diary.clock import local_date, to_utc_text, utcnow
 from diary.reports.fetch import check_period, record_dates, resolve_period
 from diary.reports.snapshots import snapshot_upcoming_appointments
 from diary.schemas.reports import MAX_PERIOD_DAYS
-from tests.conftest import make_clinic
+from tests.conftest import csrf_of, make_clinic
 
 ZONE = "Europe/London"
 
@@ -134,7 +134,7 @@ def test_an_ancient_appointment_does_not_break_the_list_or_the_default_report(de
 
     web = client.application.test_client()
     page = web.get("/login").get_data(as_text=True)
-    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    csrf = csrf_of(page)
     r = web.post("/login", data={"email": creds["email"], "password": creds["password"], "csrf_token": csrf})
     assert r.status_code == 303
     assert web.get("/patients").status_code == 200

@@ -1,7 +1,6 @@
 """Every clinician read of patient data appends exactly one audit row; rows never change."""
 
 import json
-import re
 import sqlite3
 
 import pytest
@@ -9,6 +8,7 @@ from click.testing import CliRunner
 
 from diary import db as dbmod
 from diary.cli import main
+from tests.conftest import csrf_of
 
 
 def audit_rows(path, patient_id=None):
@@ -77,7 +77,7 @@ def test_snapshot_creation_writes_one_row(setup):
 
 def login_web(client, creds):
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     r = client.post(
         "/login", data={"csrf_token": token, "email": creds["email"], "password": creds["password"]}
     )

@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.conftest import csrf_of
 
 
 def csrf(client, url="/login"):
-    return CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
+    return csrf_of(client.get(url).get_data(as_text=True))
 
 
 def login(client, creds, token=None, password=None, next_url=None):
@@ -37,7 +37,7 @@ def test_login_sets_httponly_samesite_session_and_logout_ends_it(web):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     page = client.get("/patients")
     assert page.status_code == 200 and "Alex Demo" in page.get_data(as_text=True)
-    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    token = csrf_of(page.get_data(as_text=True))
     assert client.post("/logout", data={}).status_code == 400  # no token
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/patients").status_code == 302

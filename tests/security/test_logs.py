@@ -31,7 +31,7 @@ from diary import db as dbmod
 from diary.cli import gunicorn_argv
 from diary.clock import parse_utc_text, to_utc_text, utcnow
 from diary.logging_setup import FORMAT
-from tests.conftest import PASSWORD, bearer, make_clinic, recorded, today_in
+from tests.conftest import PASSWORD, bearer, csrf_of, make_clinic, recorded, today_in
 from tests.reminders.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,7 +246,7 @@ def _api_run(client, conn, day):
     call("GET", f"{API}/patients/{pid}/audit", 200, headers=h)
     # The clinician pages.
     login_page = call("GET", "/login", 200).get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    csrf = csrf_of(login_page)
     call("POST", "/login", 303, data={"email": clinic["email"], "password": PASSWORD, "csrf_token": csrf})
     call("GET", "/patients", 200)
     call("GET", f"/patients/{pid}/report?{period}", 200)

@@ -1,19 +1,8 @@
 """Fixtures of the clinic page tests: a real SQLite file, a clinic with an admin, a logged-in browser session."""
 
-import re
-
 import pytest
 
-from tests.conftest import PASSWORD, make_clinic
-
-CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-def csrf_of(html):
-    """The CSRF token of the first form on a page."""
-    found = CSRF_RE.search(html)
-    assert found, "no csrf_token on the page"
-    return found.group(1)
+from tests.conftest import PASSWORD, csrf_of, make_clinic
 
 
 class Web:

@@ -9,7 +9,7 @@ import pytest
 
 from diary import summaries
 from diary.clock import utcnow
-from tests.web.conftest import Web, audit_actions
+from tests.web.conftest import Web, audit_actions, csrf_of
 
 ZONE = "Europe/London"
 
@@ -579,7 +579,7 @@ def test_a_form_posted_after_the_session_died_returns_to_its_get_page_after_logi
     r = web.get(f"/patients/{pid}/regimen?x=1")
     assert r.status_code == 302 and r.headers["Location"].endswith(f"next=/patients/{pid}/regimen?x%3D1")
     login_page = text(web.get(f"/login?next=/patients/{pid}"))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    token = csrf_of(login_page)
     from tests.conftest import PASSWORD
 
     r = web.client.post(
