@@ -11,6 +11,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.measures import DIRECTED, MEASURES, WORSENING_FLAGS
+from diary.reports.effect import METHOD as EFFECT_METHOD
 from diary.schemas.common import (
     OPTIONAL,
     AsIs,
@@ -197,6 +198,35 @@ class CurrentWindowOut(Out):
     )
 
 
+class EffectOut(Out):
+    """Treatment mean - baseline mean of a measure with its 95% interval (README: Treatment effect).
+
+    With fewer than 7 logged days on either side ``insufficient_data`` is true and
+    every figure but the day counts is null.
+    """
+
+    insufficient_data = fields.Boolean()
+    estimate = fields.Float(allow_none=True, metadata={"description": "In the measure's units."})
+    ci_low = fields.Float(allow_none=True)
+    ci_high = fields.Float(allow_none=True)
+    method = fields.String(allow_none=True, validate=validate.OneOf((EFFECT_METHOD,)))
+    n_baseline_days = fields.Integer()
+    n_treatment_days = fields.Integer()
+    autocorrelation = fields.Float(
+        allow_none=True, metadata={"description": "The lag-1 autocorrelation the interval used."}
+    )
+    meaningful = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "The whole interval lies beyond the meaningful change (30% of the baseline, "
+            "or 2 points for pain) in the good direction; null without a direction or an estimate."
+        },
+    )
+
+
+_EFFECT = {**NEWER, "description": "Baseline -> treatment estimate with its 95% interval."}
+
+
 class ChangeOut(Out):
     """The change of a measure with no good direction (sleep hours): never classified."""
 
@@ -204,6 +234,7 @@ class ChangeOut(Out):
     current_mean = fields.Float(allow_none=True)
     change = fields.Float(allow_none=True)
     percent_change = fields.Float(allow_none=True)
+    effect = fields.Nested(EffectOut, metadata=_EFFECT)
 
 
 class DirectedChangeOut(ChangeOut):
@@ -249,6 +280,9 @@ class AdherenceOut(Out):
     recorded_fraction = fields.Float(allow_none=True, metadata=NEWER)
 
 
+EffectsByMeasureOut = _per_measure("EffectsByMeasureOut", lambda m: EffectOut)
+
+
 class LevelOut(Out):
     dose_mg = _mg()
     from_ = DateText(data_key="from")
@@ -261,6 +295,10 @@ class LevelOut(Out):
     fatigue_mean = fields.Float(allow_none=True)
     n_days = fields.Integer(metadata=NEWER)
     insufficient_data = fields.Boolean(metadata=NEWER)
+    effect = fields.Nested(
+        EffectsByMeasureOut,
+        metadata={**NEWER, "description": "Pre-treatment baseline -> this level, by measure."},
+    )
 
 
 class ReportDosesOut(Out):
