@@ -27,7 +27,7 @@ simulation in tests/reports/test_effect.py (AR(1) noise, lag-1 correlation 0.5).
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from scipy import special
@@ -163,3 +163,38 @@ def effect(name: str, baseline: Sequence[Point], treatment: Sequence[Point]) -> 
         "autocorrelation": round(fit["autocorrelation"], 3),
         "meaningful": meaningful,
     }
+
+
+def _amount(value: float, unit: str) -> str:
+    text = f"{abs(value):.1f}"
+    return f"{text} {'point' if text == '1.0' else 'points'}" if unit == "score" else f"{text} {unit}"
+
+
+def describe(name: str, fit: Mapping[str, Any]) -> str:
+    """Say an effect in words a clinician can read aloud.
+
+    "Pain fell by 2.1 points, 95% interval 1.4 to 2.8." A rise or fall is named
+    only when the whole interval lies that way; otherwise the interval is given
+    with signs and said to include no change.
+    """
+    measure = measures.BY_NAME[name]
+    if fit.get("insufficient_data") or fit.get("estimate") is None:
+        return (
+            f"{measure.label}: too few days for an estimate ({MIN_EFFECT_DAYS} needed on each side; "
+            f"{fit.get('n_baseline_days', 0)} before, {fit.get('n_treatment_days', 0)} after)."
+        )
+    estimate, low, high = float(fit["estimate"]), float(fit["ci_low"]), float(fit["ci_high"])
+    unit = measure.unit
+    if low > 0 or high < 0:
+        way = "rose" if estimate > 0 else "fell"
+        near, far = sorted((abs(low), abs(high)))
+        words = f"{measure.label} {way} by {_amount(estimate, unit)}, 95% interval {near:.1f} to {far:.1f}"
+    else:
+        unit_words = "points" if unit == "score" else unit
+        words = (
+            f"{measure.label} changed by {estimate:+.1f} {unit_words}, 95% interval {low:+.1f} to "
+            f"{high:+.1f}: the interval includes no change"
+        )
+    if fit.get("meaningful"):
+        words += "; the whole interval is a clinically meaningful improvement"
+    return words + "."

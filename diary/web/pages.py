@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from diary import audit, auth, measures, people, ratelimit
 from diary.clock import utcnow
 from diary.db import write
-from diary.reports import charts, service, snapshots
+from diary.reports import charts, effect, service, snapshots
 from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import ReportArgs
 from diary.web.redirects import safe_next
@@ -63,7 +63,12 @@ MEASURE_DIRECTIONS = {
 
 @bp.app_context_processor
 def _template_globals():
-    return {"csrf_token": csrf_token, "labels": MEASURE_LABELS, "directions": MEASURE_DIRECTIONS}
+    return {
+        "csrf_token": csrf_token,
+        "labels": MEASURE_LABELS,
+        "directions": MEASURE_DIRECTIONS,
+        "effect_words": effect.describe,
+    }
 
 
 def _check_csrf():

@@ -215,3 +215,38 @@ def test_simulation_with_no_true_effect_rarely_excludes_zero():
     _, _, excludes = _simulate(0.0, seed=1206)
     print(f"\nno true effect: the interval excludes zero in {excludes:.1%} of {DIARIES} diaries")
     assert excludes <= 0.10
+
+
+@pytest.mark.parametrize(
+    ("name", "fit", "words"),
+    [
+        (
+            "pain",
+            {"estimate": -2.1, "ci_low": -2.8, "ci_high": -1.4, "meaningful": False},
+            "Pain fell by 2.1 points, 95% interval 1.4 to 2.8.",
+        ),
+        (
+            "mood",
+            {"estimate": 3.0, "ci_low": 1.96, "ci_high": 4.04, "meaningful": True},
+            "Mood rose by 3.0 points, 95% interval 2.0 to 4.0; the whole interval is a clinically "
+            "meaningful improvement.",
+        ),
+        (
+            "fatigue",
+            {"estimate": -0.4, "ci_low": -1.25, "ci_high": 0.3, "meaningful": False},
+            "Fatigue changed by -0.4 points, 95% interval -1.2 to +0.3: the interval includes no change.",
+        ),
+        (
+            "sleep_hours",
+            {"estimate": 1.0, "ci_low": 0.31, "ci_high": 1.7, "meaningful": None},
+            "Sleep (hours) rose by 1.0 h, 95% interval 0.3 to 1.7.",
+        ),
+        (
+            "pain",
+            effects.insufficient(3, 40),
+            "Pain: too few days for an estimate (7 needed on each side; 3 before, 40 after).",
+        ),
+    ],
+)
+def test_the_words_a_clinician_reads_aloud(name, fit, words):
+    assert effects.describe(name, fit) == words
