@@ -297,3 +297,29 @@ def m0007_web_push(db):
         );
         """
     )
+
+
+@migrations(name="0009_questionnaires")
+def m0009_questionnaires(db):
+    db.executescript(
+        """
+        -- One answered questionnaire (PEG, PGIC: diary/data/questionnaires) per patient,
+        -- instrument and local diary day. answers is JSON {item_id: value}; score is null
+        -- while an item the scoring rule needs is unanswered. Synced like entries: the later
+        -- recorded_at wins, seq orders the changes feed, deleted rows are tombstones.
+        CREATE TABLE questionnaire_responses (
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            instrument TEXT NOT NULL,
+            date TEXT NOT NULL,
+            answers TEXT NOT NULL DEFAULT '{}',
+            score REAL,
+            recorded_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (patient_id, instrument, date)
+        ) WITHOUT ROWID;
+        CREATE INDEX questionnaire_responses_seq ON questionnaire_responses(patient_id, seq);
+        CREATE INDEX questionnaire_responses_day ON questionnaire_responses(patient_id, date);
+        """
+    )

@@ -33,6 +33,7 @@ from diary import measures, medications
 from diary.dosing import DayRule
 from diary.measures import DIRECTED, MEASURES
 from diary.reports import effect as effects
+from diary.reports import questionnaire_summary
 from diary.units import ug_to_mg
 
 Row = Mapping[str, Any]
@@ -253,13 +254,15 @@ def build_report(
     series: bool = True,
     record_start: date | str | None = None,
     appointments: Iterable[date | str] = (),
+    responses: Iterable[Row] = (),
 ) -> Report:
     """Build the report structure for a patient's rows over an inclusive period.
 
     ``today`` (the patient's local date, when known) keeps a bedtime dose that
     is simply not due yet from counting as missed. ``series=False`` leaves out
     the per-measure statistics and series (half the work), for lists that only
-    show flags.
+    show flags. ``responses``: the stored questionnaire responses of the period
+    and before it (the PEG baseline is the last one before the first step).
     """
     diary = prepare(patient, regimen, entries, doses, period_from, period_to, record_start)
     lo, hi = diary.lo, diary.hi
@@ -289,6 +292,9 @@ def build_report(
             "levels": [level for level, _ in _levels(diary, lag_days)],
         },
         "side_effects": side_effects,
+        "questionnaires": questionnaire_summary.summarise(
+            responses, names[0], names[-1], _iso(diary.steps[0][0]) if diary.steps else None
+        ),
     }
     report["flags"] = _flags(
         report, diary, worse, in_period, effect_names, [_ordinal(a) for a in appointments]

@@ -24,6 +24,7 @@ def make_report(
         series=series,
         record_start=inputs["record_start"],
         appointments=inputs["appointments"],
+        responses=inputs["responses"],
     )
     # The per-day rows follow this report's own windows, episodes and planned days.
     inputs["report"] = report

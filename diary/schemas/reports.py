@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 
 from diary.measures import DIRECTED, MEASURES, WORSENING_FLAGS
 from diary.reports.effect import METHOD as EFFECT_METHOD
+from diary.reports.questionnaire_summary import PGIC_OPTIONS
 from diary.schemas.common import (
     OPTIONAL,
     AsIs,
@@ -333,6 +334,55 @@ class SideEffectSummaryOut(Out):
     )
 
 
+class PegPointOut(Out):
+    date = DateText()
+    score = fields.Float()
+
+
+class PegSummaryOut(Out):
+    """PEG (Krebs et al. 2009): complete scores of the period and the change from baseline."""
+
+    series = fields.List(fields.Nested(PegPointOut))
+    baseline_score = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "The last PEG in the 28 days before the first step, else the period's first."
+        },
+    )
+    baseline_date = DateText(allow_none=True)
+    current_score = fields.Float(allow_none=True, metadata={"description": "The period's last PEG."})
+    current_date = DateText(allow_none=True)
+    change = fields.Float(allow_none=True)
+    percent_change = fields.Float(allow_none=True)
+    meaningful = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "A fall of at least 30% (IMMPACT, Dworkin et al. 2008); null without a change."
+        },
+    )
+
+
+PgicCountsOut = Out.from_dict({name: fields.Integer() for _, name in PGIC_OPTIONS}, name="PgicCountsOut")
+
+
+class PgicSummaryOut(Out):
+    latest = fields.Integer(
+        allow_none=True, metadata={"description": "1 very much improved ... 7 very much worse."}
+    )
+    latest_text = fields.String(allow_none=True, validate=validate.OneOf([n for _, n in PGIC_OPTIONS]))
+    latest_date = DateText(allow_none=True)
+    counts = fields.Nested(PgicCountsOut, metadata={"description": "Answers of the period by option."})
+    responder = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "The latest answer is much improved or better (IMMPACT); null when none."},
+    )
+
+
+class QuestionnairesSummaryOut(Out):
+    peg = fields.Nested(PegSummaryOut)
+    pgic = fields.Nested(PgicSummaryOut)
+
+
 class FlagOut(Out):
     code = fields.String(
         metadata={
@@ -366,6 +416,7 @@ class ReportOut(PatientReportOut):
     patient = fields.Nested(ReportPatientOut)
     medications = fields.Nested(ReportMedicationsOut, metadata=NEWER)
     measures = fields.Nested(MeasuresOut)
+    questionnaires = fields.Nested(QuestionnairesSummaryOut, metadata=NEWER)
     flags = fields.List(fields.Nested(FlagOut))
 
 

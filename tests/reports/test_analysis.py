@@ -567,6 +567,7 @@ def test_report_has_exactly_the_issue_keys():
         "baseline_comparison",
         "doses",
         "side_effects",
+        "questionnaires",
         "flags",
     ]
     assert rep["period"] == {"from": day(0), "to": day(41), "days": 42}
