@@ -30,7 +30,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from scipy import special
+import numpy as np
+import numpy.typing as npt
+from scipy import signal, special
 
 from diary import measures
 
@@ -60,33 +62,38 @@ KEYS: Final = (
 )
 
 
-def _pair_sum(days: Sequence[int], rho: float) -> float:
-    """Return sum over i, j of rho ** |t_i - t_j| for sorted days, in one pass."""
-    total = float(len(days))
-    running = 0.0  # sum over i < j of rho ** (t_j - t_i), for the current j
-    for previous, day in zip(days, days[1:]):
-        running = rho ** (day - previous) * (running + 1.0)
-        total += 2.0 * running
-    return total
+def _pair_sum(days: npt.NDArray[np.int64], rho: float) -> float:
+    """Return sum over i, j of rho ** |t_i - t_j| for sorted days.
+
+    On the daily grid x (1 on a logged day), u_d = rho * (u_{d-1} + x_{d-1}) is
+    sum over earlier logged days of rho ** (d - t_i), one IIR filter pass (scipy).
+    """
+    present = np.zeros(int(days[-1] - days[0]) + 1)
+    present[days - days[0]] = 1.0
+    if rho == 0 or len(present) == 1:
+        return float(len(days))
+    earlier = signal.lfilter([0.0, rho], [1.0, -rho], present)
+    return float(len(days) + 2.0 * np.dot(present, earlier))
 
 
-def lag1_autocorrelation(segments: Sequence[Sequence[Point]]) -> tuple[float, list[list[float]]]:
-    """Return the pooled lag-1 autocorrelation of the segments' residuals, and the residuals."""
-    residuals = []
+def lag1_autocorrelation(
+    segments: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+) -> tuple[float, float]:
+    """Return the pooled lag-1 autocorrelation of the segments' residuals and their sum of squares.
+
+    Only pairs of consecutive calendar days count (a missing day breaks a pair).
+    """
     num, pairs, ss, n = 0.0, 0, 0.0, 0
-    for segment in segments:
-        mean = sum(v for _, v in segment) / len(segment)
-        res = [float(v) - mean for _, v in segment]
-        residuals.append(res)
-        ss += sum(r * r for r in res)
+    for days, values in segments:
+        res = values - values.mean()
+        ss += float(np.dot(res, res))
         n += len(res)
-        for i in range(1, len(segment)):
-            if segment[i][0] - segment[i - 1][0] == 1:
-                num += res[i] * res[i - 1]
-                pairs += 1
+        adjacent = np.diff(days) == 1
+        num += float(np.dot(res[1:][adjacent], res[:-1][adjacent]))
+        pairs += int(np.count_nonzero(adjacent))
     if not pairs or ss == 0:
-        return 0.0, residuals
-    return (num / pairs) / (ss / n), residuals
+        return 0.0, ss
+    return (num / pairs) / (ss / n), ss
 
 
 def mean_difference(baseline: Sequence[Point], treatment: Sequence[Point]) -> dict[str, float]:
@@ -94,16 +101,17 @@ def mean_difference(baseline: Sequence[Point], treatment: Sequence[Point]) -> di
 
     Both segments need at least two days each, sorted by day.
     """
-    segments = (baseline, treatment)
-    raw, residuals = lag1_autocorrelation(segments)
+    arrays = [np.array(s, dtype=np.float64) for s in (baseline, treatment)]
+    segments = [(a[:, 0].astype(np.int64), a[:, 1]) for a in arrays]
+    raw, ss = lag1_autocorrelation(segments)
     n = len(baseline) + len(treatment)
     rho = min(max(raw + (1 + 3 * raw) / n, 0.0), RHO_MAX)
-    ss = sum(r * r for res in residuals for r in res)
-    factors = [_pair_sum([d for d, _ in s], rho) / len(s) for s in segments]
-    variance_scale = sum(c / len(s) for c, s in zip(factors, segments))
-    effective = sum(len(s) / c for c, s in zip(factors, segments))
-    sigma2 = ss / sum(len(s) - c for c, s in zip(factors, segments))
-    estimate = sum(v for _, v in treatment) / len(treatment) - sum(v for _, v in baseline) / len(baseline)
+    sizes = [len(days) for days, _ in segments]
+    factors = [_pair_sum(days, rho) / size for (days, _), size in zip(segments, sizes)]
+    variance_scale = sum(c / size for c, size in zip(factors, sizes))
+    effective = sum(size / c for c, size in zip(factors, sizes))
+    sigma2 = ss / sum(size - c for c, size in zip(factors, sizes))
+    estimate = float(segments[1][1].mean() - segments[0][1].mean())
     half = float(special.stdtrit(max(effective - 2.0, 1.0), 0.5 + LEVEL / 2)) * math.sqrt(
         sigma2 * variance_scale
     )

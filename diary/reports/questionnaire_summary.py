@@ -69,6 +69,16 @@ def _peg(rows: list[Row], period_from: str, period_to: str, first_step: str | No
     }
 
 
+def add_to_days(days: list[dict[str, Any]], responses: Iterable[Row]) -> list[dict[str, Any]]:
+    """Give each per-day row its ``peg_score`` and ``pgic`` answer (None when not answered that day)."""
+    by_day = {(r["date"], r["instrument"]): r for r in responses}
+    for day in days:
+        peg, pgic = by_day.get((day["date"], "peg")), by_day.get((day["date"], "pgic"))
+        day["peg_score"] = peg["score"] if peg else None
+        day["pgic"] = pgic["score"] if pgic else None
+    return days
+
+
 def _pgic(rows: list[Row]) -> dict[str, Any]:
     answered = [r for r in rows if r["score"] is not None]
     counts = {name: 0 for _, name in PGIC_OPTIONS}

@@ -159,6 +159,8 @@ def test_csv_of_demo_patient_has_one_row_per_day(demo_client):
             "side_effects",
             "side_effect_episodes",
             "notes",
+            "peg_score",
+            "pgic",
         ]
     )
     report = client.get(f"/api/v1/patients/{creds['patient_id']}/report", headers=headers).json
@@ -236,4 +238,6 @@ def test_csv_renders_side_effects_missing_days_and_formula_like_notes():
         "headache:mild;other: ringing, buzzing:moderate",
         "headache:2;other: ringing, buzzing:1",
         '\'=HYPERLINK("x"), and a comma',
+        "",  # no PEG or PGIC that day (a day row from before the questionnaires has no such keys)
+        "",
     ]
