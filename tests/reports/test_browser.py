@@ -202,7 +202,7 @@ def test_worst_case_report_still_prints_on_two_pages(live_server, browser, tmp_p
         assert pdf_pages(pdf) <= 2, (paper, pdf_pages(pdf))
 
 
-def test_the_effect_estimates_are_read_aloud_beside_the_baseline_table(live_server, browser, tmp_path):
+def test_the_effect_estimates_and_weekly_questionnaires_are_on_the_page(live_server, browser, tmp_path):
     base, creds = live_server
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = browser.new_page(viewport=viewport)
@@ -229,4 +229,9 @@ def test_the_effect_estimates_are_read_aloud_beside_the_baseline_table(live_serv
         assert tops == sorted(tops)
         assert not scrolls_sideways(page), name
         page.locator("section.baseline").screenshot(path=str(tmp_path / f"effect-{name}.png"))
+        # The demo's weekly PEG and PGIC, in words.
+        weekly = page.locator("section.questionnaires")
+        assert re.search(r"PEG .* to [\d.]+ on \d{4}-\d\d-\d\d", weekly.inner_text()), weekly.inner_text()
+        assert "PGIC" in weekly.inner_text() and "latest" in weekly.inner_text()
+        weekly.screenshot(path=str(tmp_path / f"weekly-{name}.png"))
         page.close()
