@@ -14,6 +14,10 @@ Contents:
   and, when it resolves to a single substance with an RxNorm ingredient code
   (``diary/data/medications.json``), that coding (naltrexone: 7243).
 
+- one ``Questionnaire`` per instrument answered in the period, at its canonical URL
+  (``diary/data/questionnaires``), and one ``QuestionnaireResponse`` per answered
+  questionnaire (``in-progress`` when an item the score needs is unanswered).
+
 Codes: LOINC 72514-3 "Pain severity - 0-10 verbal numeric rating [Score] -
 Reported" for average pain, LOINC 93832-4 "Sleep duration" in UCUM hours.
 The other measures have no LOINC code for a single 0-10 self-rating, so they
