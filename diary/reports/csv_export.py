@@ -3,7 +3,7 @@
 Columns, named like the API fields:
 ``date, pain, pain_worst, fatigue, mood, sleep_quality, function, sleep_hours,
 dose_taken_mg, doses_taken, planned_dose_mg, dose_status, window, comparable,
-side_effects, side_effect_episodes, notes, peg_score, pgic``.
+side_effects, side_effect_episodes, peg_score, pgic, notes`` (notes, the free text, last).
 - A day without an entry has empty measure cells (missing, never zero).
 - ``dose_taken_mg``: total taken of the regimen's medication for that planned day
   (a bedtime dose taken after midnight counts for the evening before); empty when none.
@@ -38,7 +38,7 @@ COLUMNS = (
     ("date",)
     + MEASURES
     + ("dose_taken_mg", "doses_taken", "planned_dose_mg", "dose_status", "window", "comparable")
-    + ("side_effects", "side_effect_episodes", "notes", "peg_score", "pgic")
+    + ("side_effects", "side_effect_episodes", "peg_score", "pgic", "notes")
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -78,10 +78,10 @@ def render_csv(days):
                 _cell(day["comparable"]),
                 effects,
                 episodes,
-                _cell(_safe_text(day["notes"])),
                 # A snapshot made before the questionnaires has no such keys.
                 _cell(day.get("peg_score")),
                 _cell(day.get("pgic")),
+                _cell(_safe_text(day["notes"])),
             ]
         )
     return out.getvalue()

@@ -158,9 +158,9 @@ def test_csv_of_demo_patient_has_one_row_per_day(demo_client):
             "comparable",
             "side_effects",
             "side_effect_episodes",
-            "notes",
             "peg_score",
             "pgic",
+            "notes",
         ]
     )
     report = client.get(f"/api/v1/patients/{creds['patient_id']}/report", headers=headers).json
@@ -237,7 +237,7 @@ def test_csv_renders_side_effects_missing_days_and_formula_like_notes():
         "false",
         "headache:mild;other: ringing, buzzing:moderate",
         "headache:2;other: ringing, buzzing:1",
-        '\'=HYPERLINK("x"), and a comma',
         "",  # no PEG or PGIC that day (a day row from before the questionnaires has no such keys)
         "",
+        '\'=HYPERLINK("x"), and a comma',
     ]
