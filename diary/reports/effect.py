@@ -28,10 +28,10 @@ simulation in tests/reports/test_effect.py (AR(1) noise, lag-1 correlation 0.5).
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 from scipy import signal, special
 
 from diary import measures
@@ -62,56 +62,94 @@ KEYS: Final = (
 )
 
 
-def _pair_sum(days: npt.NDArray[np.int64], rho: float) -> float:
+# Segments up to this many days are worked in plain Python (numpy's per-call overhead would
+# dominate a 14-day window); longer ones with numpy and one scipy filter pass. Same results.
+SMALL: Final = 48
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One side's logged days: their count, mean, residual sum of squares and lag-1 sums."""
+
+    days: Sequence[int]
+    n: int
+    mean: float
+    ss: float
+    lag_products: float  # sum of residual products over pairs of consecutive calendar days
+    pairs: int
+
+
+def segment(points: Sequence[Point], small: int = SMALL) -> Segment:
+    """Return a side's figures from its (day, value) points, sorted by day."""
+    n = len(points)
+    if n <= small:
+        days = [d for d, _ in points]
+        mean = sum(v for _, v in points) / n
+        res = [float(v) - mean for _, v in points]
+        adjacent = [i for i in range(1, n) if days[i] - days[i - 1] == 1]
+        return Segment(
+            days,
+            n,
+            mean,
+            sum(r * r for r in res),
+            sum(res[i] * res[i - 1] for i in adjacent),
+            len(adjacent),
+        )
+    array = np.array(points, dtype=np.float64)
+    day_array, values = array[:, 0].astype(np.int64), array[:, 1]
+    mean = float(values.mean())
+    residuals = values - mean
+    next_day = np.diff(day_array) == 1
+    return Segment(
+        day_array.tolist(),
+        n,
+        mean,
+        float(np.dot(residuals, residuals)),
+        float(np.dot(residuals[1:][next_day], residuals[:-1][next_day])),
+        int(np.count_nonzero(next_day)),
+    )
+
+
+def pair_sum(days: Sequence[int], rho: float, small: int = SMALL) -> float:
     """Return sum over i, j of rho ** |t_i - t_j| for sorted days.
 
-    On the daily grid x (1 on a logged day), u_d = rho * (u_{d-1} + x_{d-1}) is
-    sum over earlier logged days of rho ** (d - t_i), one IIR filter pass (scipy).
+    Short: one pass of s_j = rho ** (t_j - t_{j-1}) * (s_{j-1} + 1). Long: on the daily
+    grid x (1 on a logged day), u_d = rho * (u_{d-1} + x_{d-1}) is the sum over earlier
+    logged days of rho ** (d - t_i): one IIR filter pass (scipy.signal.lfilter).
     """
-    present = np.zeros(int(days[-1] - days[0]) + 1)
-    present[days - days[0]] = 1.0
-    if rho == 0 or len(present) == 1:
+    if rho == 0 or len(days) == 1:
         return float(len(days))
+    if len(days) <= small:
+        total, running = float(len(days)), 0.0
+        for previous, day in zip(days, days[1:]):
+            running = rho ** (day - previous) * (running + 1.0)
+            total += 2.0 * running
+        return total
+    present = np.zeros(days[-1] - days[0] + 1)
+    present[np.asarray(days) - days[0]] = 1.0
     earlier = signal.lfilter([0.0, rho], [1.0, -rho], present)
     return float(len(days) + 2.0 * np.dot(present, earlier))
 
 
-def lag1_autocorrelation(
-    segments: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
-) -> tuple[float, float]:
-    """Return the pooled lag-1 autocorrelation of the segments' residuals and their sum of squares.
-
-    Only pairs of consecutive calendar days count (a missing day breaks a pair).
-    """
-    num, pairs, ss, n = 0.0, 0, 0.0, 0
-    for days, values in segments:
-        res = values - values.mean()
-        ss += float(np.dot(res, res))
-        n += len(res)
-        adjacent = np.diff(days) == 1
-        num += float(np.dot(res[1:][adjacent], res[:-1][adjacent]))
-        pairs += int(np.count_nonzero(adjacent))
-    if not pairs or ss == 0:
-        return 0.0, ss
-    return (num / pairs) / (ss / n), ss
-
-
-def mean_difference(baseline: Sequence[Point], treatment: Sequence[Point]) -> dict[str, float]:
+def mean_difference(
+    baseline: Sequence[Point], treatment: Sequence[Point], small: int = SMALL
+) -> dict[str, float]:
     """Return estimate, interval, autocorrelation, effective days of treatment mean - baseline mean.
 
-    Both segments need at least two days each, sorted by day.
+    Both segments need at least two days each, sorted by day. The lag-1
+    autocorrelation is pooled over both sides' residuals (consecutive days only).
     """
-    arrays = [np.array(s, dtype=np.float64) for s in (baseline, treatment)]
-    segments = [(a[:, 0].astype(np.int64), a[:, 1]) for a in arrays]
-    raw, ss = lag1_autocorrelation(segments)
-    n = len(baseline) + len(treatment)
+    sides = [segment(baseline, small), segment(treatment, small)]
+    n = sum(s.n for s in sides)
+    ss = sum(s.ss for s in sides)
+    pairs = sum(s.pairs for s in sides)
+    raw = (sum(s.lag_products for s in sides) / pairs) / (ss / n) if pairs and ss else 0.0
     rho = min(max(raw + (1 + 3 * raw) / n, 0.0), RHO_MAX)
-    sizes = [len(days) for days, _ in segments]
-    factors = [_pair_sum(days, rho) / size for (days, _), size in zip(segments, sizes)]
-    variance_scale = sum(c / size for c, size in zip(factors, sizes))
-    effective = sum(size / c for c, size in zip(factors, sizes))
-    sigma2 = ss / sum(size - c for c, size in zip(factors, sizes))
-    estimate = float(segments[1][1].mean() - segments[0][1].mean())
+    factors = [pair_sum(s.days, rho, small) / s.n for s in sides]
+    variance_scale = sum(c / s.n for c, s in zip(factors, sides))
+    effective = sum(s.n / c for c, s in zip(factors, sides))
+    sigma2 = ss / sum(s.n - c for c, s in zip(factors, sides))
+    estimate = sides[1].mean - sides[0].mean
     half = float(special.stdtrit(max(effective - 2.0, 1.0), 0.5 + LEVEL / 2)) * math.sqrt(
         sigma2 * variance_scale
     )

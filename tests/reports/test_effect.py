@@ -69,6 +69,18 @@ def test_the_variance_is_the_ols_variance_under_an_ar1_error_covariance_with_gap
     )
 
 
+def test_the_plain_python_and_the_numpy_paths_agree():
+    # Short sides are worked in plain Python, long ones with numpy and scipy.signal.lfilter.
+    rng = np.random.default_rng(3)
+    base = [(d, int(v)) for d, v in zip(range(14), rng.integers(3, 9, 14)) if d != 5]
+    treat = [(d, int(v)) for d, v in zip(range(20, 260), rng.integers(1, 8, 240)) if d % 9 and d % 13]
+    plain = effects.mean_difference(base, treat, small=10**6)
+    vectorised = effects.mean_difference(base, treat, small=0)
+    assert plain.keys() == vectorised.keys()
+    for key in plain:
+        assert plain[key] == pytest.approx(vectorised[key], rel=1e-9), key
+
+
 def test_under_seven_days_on_a_side_there_is_no_estimate():
     out = effects.effect("pain", points([5] * 6), points([3] * 30, 20))
     assert out == {
