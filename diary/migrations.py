@@ -323,3 +323,22 @@ def m0009_questionnaires(db):
         CREATE INDEX questionnaire_responses_day ON questionnaire_responses(patient_id, date);
         """
     )
+    # The weekly 'questionnaire' reminder kind. Rebuilding reminders would cascade-delete
+    # every delivery (deliveries.reminder_id ON DELETE CASCADE, and foreign_keys cannot be
+    # turned off inside the migration's transaction), so the CHECK is widened in place as
+    # SQLite documents for constraint changes that leave stored rows valid
+    # (https://www.sqlite.org/lang_altertable.html#otheralter): writable_schema, then a
+    # schema_version bump so every connection reloads the schema.
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'reminders'",
+        ["CHECK (kind IN ('dose', 'diary'))", "CHECK (kind IN ('dose', 'diary', 'questionnaire'))"],
+    )
+    db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    if (
+        "'questionnaire'"
+        not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'reminders'").fetchone()[0]
+    ):
+        raise RuntimeError("reminders.kind CHECK not widened")

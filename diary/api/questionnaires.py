@@ -1,15 +1,12 @@
 """Weekly questionnaires (PEG, PGIC): what is due and the patient's answers; the clinician's read."""
 
-from datetime import date
-
-from diary import auth, people, questionnaires, records
+from diary import auth, questionnaires, questionnaires_due, records
 from diary.access import clinic_patient
 from diary.api.blueprint import Blueprint
 from diary.api.me import check_not_future, conflict
 from diary.clock import local_date, utcnow
 from diary.db import next_seq, write
 from diary.errors import abort
-from diary.reports.fetch import appointment_days
 from diary.schemas.common import DateRangeArgs
 from diary.schemas.questionnaires import (
     QuestionnaireListOut,
@@ -28,21 +25,16 @@ blp = Blueprint("questionnaires", __name__, description="Weekly validated questi
 def due_list(conn, patient, now):
     """Return ``QuestionnaireListOut``: every instrument with its items and whether it is due today."""
     today = local_date(now, patient["timezone"])
-    regimen = people.get_regimen(conn, patient["id"])
-    steps = (regimen or {}).get("steps") or []
-    start = date.fromisoformat(steps[0]["start_date"]) if steps else None
-    visits = [d for d in appointment_days(conn, patient["id"], patient["timezone"]) if d > today]
-    last = records.last_answered(conn, patient["id"])
+    due, last = questionnaires_due.due_today(conn, patient["id"], patient["timezone"], today)
     out = []
     for ident in questionnaires.IDS:
         instrument = questionnaires.INSTRUMENTS[ident]
-        answered = date.fromisoformat(last[ident]) if ident in last else None
         out.append(
             {
                 "instrument": ident,
                 "title": instrument["title"],
-                "due": questionnaires.is_due(ident, today, answered, start, visits),
-                "last_date": last.get(ident),
+                "due": due[ident],
+                "last_date": last[ident],
                 "items": [item_out(i) for i in instrument["items"]],
                 "citation": instrument["citation"],
                 "licence": instrument["licence"],

@@ -243,7 +243,7 @@ def test_export_holds_all_of_the_patients_live_data(client, world):
     # Live data only: the deleted dose and entry are not exported.
     assert [d["id"] for d in data["doses"]] == [world["dose_id"]] and data["doses"][0]["amount_mg"] == 1.5
     assert [(q["instrument"], q["score"]) for q in data["questionnaires"]] == [("pgic", 2)]
-    assert {r["kind"] for r in data["reminders"]} == {"dose", "diary"}
+    assert {r["kind"] for r in data["reminders"]} == {"dose", "diary", "questionnaire"}
     assert data["notifications"] and any(MARK in n["body"] for n in data["notifications"])
     assert {n["status"] for n in data["notifications"]} <= {
         "sent",
