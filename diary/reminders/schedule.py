@@ -193,9 +193,12 @@ def reminder_out(row):
 
 
 def list_reminders(conn, patient_id):
-    """The patient's reminder rows, dose before diary."""
+    """The patient's reminder rows: dose, diary, then questionnaire."""
     return conn.execute(
-        "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)
+        # Dose, diary, then the weekly questionnaire one (the order the app shows them in).
+        "SELECT * FROM reminders WHERE patient_id = ?"
+        " ORDER BY CASE kind WHEN 'dose' THEN 0 WHEN 'diary' THEN 1 ELSE 2 END",
+        (patient_id,),
     ).fetchall()
 
 
