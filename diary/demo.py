@@ -168,4 +168,29 @@ def load_demo(conn, now, code_days=7):
                     now,
                     seq,
                 )
+        records.upsert_responses(conn, patient["id"], weekly_questionnaires(plan, zone), now, seq)
     return demo_credentials(conn), True
+
+
+def weekly_questionnaires(plan, zone, seed=12):
+    """The demo's weekly PEG (from the first day) and PGIC (from the first step), Sunday evenings."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(6, len(plan), 7):
+        day, entry, _ = plan[i]
+        if entry is None:
+            continue
+        at = datetime.combine(day, time(21, 40), tzinfo=zone)
+        pain = entry["pain"]
+        answers = {
+            "peg_pain": pain,
+            "peg_enjoyment": max(0, min(10, pain + rng.choice([-1, 0, 1]))),
+            "peg_activity": max(0, min(10, pain + rng.choice([0, 1, 1]))),
+        }
+        out.append(("peg", day.isoformat(), {"answers": answers, "recorded_at": at}))
+        if i >= BASELINE_DAYS + 7:
+            weeks = (i - BASELINE_DAYS) // 7
+            out.append(
+                ("pgic", day.isoformat(), {"answers": {"pgic": max(2, 4 - weeks // 3)}, "recorded_at": at})
+            )
+    return out

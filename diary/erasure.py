@@ -70,6 +70,7 @@ def export_patient(conn, patient_id, now):
             ],
             "entries": records.list_entries(conn, patient_id),
             "doses": records.list_doses(conn, patient_id),
+            "questionnaires": records.list_responses(conn, patient_id),
             "reminders": [schedule.reminder_out(r) for r in reminders],
             "notifications": [dict(r) for r in notifications],
             "appointments": appointments.list_appointments(conn, patient_id),

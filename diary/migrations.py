@@ -383,3 +383,48 @@ def m0008_clinic_pages(db):
         """
         + _summary_triggers()
     )
+
+
+@migrations(name="0009_questionnaires")
+def m0009_questionnaires(db):
+    db.executescript(
+        """
+        -- One answered questionnaire (PEG, PGIC: diary/data/questionnaires) per patient,
+        -- instrument and local diary day. answers is JSON {item_id: value}; score is null
+        -- while an item the scoring rule needs is unanswered. Synced like entries: the later
+        -- recorded_at wins, seq orders the changes feed, deleted rows are tombstones.
+        CREATE TABLE questionnaire_responses (
+            patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            instrument TEXT NOT NULL,
+            date TEXT NOT NULL,
+            answers TEXT NOT NULL DEFAULT '{}',
+            score REAL,
+            recorded_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (patient_id, instrument, date)
+        ) WITHOUT ROWID;
+        CREATE INDEX questionnaire_responses_seq ON questionnaire_responses(patient_id, seq);
+        CREATE INDEX questionnaire_responses_day ON questionnaire_responses(patient_id, date);
+        """
+    )
+    # The weekly 'questionnaire' reminder kind. Rebuilding reminders would cascade-delete
+    # every delivery (deliveries.reminder_id ON DELETE CASCADE, and foreign_keys cannot be
+    # turned off inside the migration's transaction), so the CHECK is widened in place as
+    # SQLite documents for constraint changes that leave stored rows valid
+    # (https://www.sqlite.org/lang_altertable.html#otheralter): writable_schema, then a
+    # schema_version bump so every connection reloads the schema.
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'reminders'",
+        ["CHECK (kind IN ('dose', 'diary'))", "CHECK (kind IN ('dose', 'diary', 'questionnaire'))"],
+    )
+    db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    if (
+        "'questionnaire'"
+        not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'reminders'").fetchone()[0]
+    ):
+        raise RuntimeError("reminders.kind CHECK not widened")

@@ -8,6 +8,7 @@ import json
 from datetime import timedelta, timezone
 
 from diary import db as dbmod
+from diary import questionnaires
 from diary.clock import local_date, parse_utc_text, to_utc_text
 from diary.measures import MEASURES
 
@@ -180,6 +181,85 @@ def list_doses(conn, patient_id, day_from=None, day_to=None):
     return [dose_out(r) for r in rows]
 
 
+# -- questionnaire responses ----------------------------------------------------
+
+
+def _response_values(data):
+    answers = {k: v for k, v in sorted(data["answers"].items())}
+    return {
+        "answers": json.dumps(answers, separators=(",", ":")),
+        "score": questionnaires.score(data["instrument"], answers),
+    }
+
+
+def response_out(row):
+    """Render a stored questionnaire response as the API's response object."""
+    score = row["score"]
+    if score is not None and float(score).is_integer():
+        score = int(score)
+    return {
+        "instrument": row["instrument"],
+        "date": row["date"],
+        "answers": json.loads(row["answers"]),
+        "score": score,
+        "recorded_at": row["recorded_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def upsert_responses(conn, patient_id, items, now, seq):
+    """Apply response versions ``[(instrument, day, data)]``; return (statuses in order, rows by key).
+
+    ``data`` holds ``answers`` and ``recorded_at``; rows are keyed ``(instrument, day)``.
+    """
+    statuses = [None] * len(items)
+    rows = {}
+    for instrument in dict.fromkeys(i for i, _, _ in items):
+        mine = [(n, day, data) for n, (i, day, data) in enumerate(items) if i == instrument]
+        done, current = _upsert_many(
+            conn,
+            "questionnaire_responses",
+            "date",
+            patient_id,
+            [(day, dict(data, instrument=instrument)) for _, day, data in mine],
+            now,
+            seq,
+            _response_values,
+            lambda data: data["recorded_at"],
+            scope={"instrument": instrument},
+        )
+        for (n, _, _), status in zip(mine, done):
+            statuses[n] = status
+        rows.update(((instrument, day), row) for day, row in current.items())
+    return statuses, rows
+
+
+def upsert_response(conn, patient_id, instrument, day, data, now, seq):
+    """Apply one response version; return (status, stored row after the write)."""
+    statuses, rows = upsert_responses(conn, patient_id, [(instrument, day, data)], now, seq)
+    return statuses[0], rows[(instrument, day)]
+
+
+def list_responses(conn, patient_id, day_from=None, day_to=None):
+    """Live questionnaire responses of a patient between two diary days (inclusive), oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM questionnaire_responses WHERE patient_id = ? AND deleted = 0 "
+        "AND date >= ? AND date <= ? ORDER BY date, instrument",
+        (patient_id, str(day_from or "0000-00-00"), str(day_to or "9999-99-99")),
+    ).fetchall()
+    return [response_out(r) for r in rows]
+
+
+def last_answered(conn, patient_id):
+    """Return {instrument: the last diary day it was answered} of a patient."""
+    rows = conn.execute(
+        "SELECT instrument, MAX(date) AS last FROM questionnaire_responses "
+        "WHERE patient_id = ? AND deleted = 0 GROUP BY instrument",
+        (patient_id,),
+    ).fetchall()
+    return {r["instrument"]: r["last"] for r in rows}
+
+
 def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear_sql):
     """Mark a record deleted (kept so the changes feed can tell other devices).
 
@@ -205,19 +285,22 @@ def _tombstone(conn, table, key, patient_id, ident, now, seq, recorded_at, clear
 # -- batched upserts -----------------------------------------------------------
 
 
-def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recorded_at_of):
+def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recorded_at_of, scope=None):
     """Decide every version against the latest one (stored or earlier in the batch), then write.
 
     One SELECT for the stored rows and one executemany for the writes keep a
-    500-item sync batch to two statements.
+    500-item sync batch to two statements. ``scope``: further key columns with one
+    value for the whole call (a questionnaire response's instrument).
     """
+    scope = scope or {}
+    where = "".join(f" AND {c} = ?" for c in scope)
     keys = list({ident for ident, _ in items})
     current = {}
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
         rows = conn.execute(
-            f"SELECT * FROM {table} WHERE patient_id = ? AND {key} IN ({', '.join('?' * len(chunk))})",
-            [patient_id, *chunk],
+            f"SELECT * FROM {table} WHERE patient_id = ?{where} AND {key} IN ({', '.join('?' * len(chunk))})",
+            [patient_id, *scope.values(), *chunk],
         ).fetchall()
         current.update((row[key], dict(row)) for row in rows)
     now_text = to_utc_text(now)
@@ -232,6 +315,7 @@ def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recor
         if status in ("created", "updated"):
             row = dict(
                 values,
+                **scope,
                 patient_id=patient_id,
                 recorded_at=to_utc_text(recorded_at),
                 updated_at=now_text,
@@ -243,10 +327,11 @@ def _upsert_many(conn, table, key, patient_id, items, now, seq, values_of, recor
             writes.append(row)
     if writes:
         columns = list(writes[0])
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("patient_id", key))
+        target = ", ".join(("patient_id", *scope, key))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("patient_id", key, *scope))
         conn.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT (patient_id, {key}) DO UPDATE SET {updates}",
+            f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
             [[row[c] for c in columns] for row in writes],
         )
     return statuses, current
@@ -267,11 +352,17 @@ def changes_since(conn, patient_id, since):
         dose_rows = conn.execute(
             "SELECT * FROM doses WHERE patient_id = ? AND seq > ? ORDER BY taken_at", (patient_id, since)
         ).fetchall()
+        response_rows = conn.execute(
+            "SELECT * FROM questionnaire_responses WHERE patient_id = ? AND seq > ? AND deleted = 0 "
+            "ORDER BY date, instrument",
+            (patient_id, since),
+        ).fetchall()
     return {
         "entries": [entry_out(r) for r in entry_rows if not r["deleted"]],
         "doses": [dose_out(r) for r in dose_rows if not r["deleted"]],
         # A first full restore needs no tombstones: there is nothing to delete yet.
         "deleted_entries": [r["date"] for r in entry_rows if r["deleted"] and since],
         "deleted_doses": [r["id"] for r in dose_rows if r["deleted"] and since],
+        "questionnaires": [response_out(r) for r in response_rows],
         "cursor": str(cursor),
     }

@@ -6,6 +6,7 @@ from diary import records
 from diary.db import next_seq, write
 from diary.schemas.common import ClientUUID, LocalDate
 from diary.schemas.diary import DeletedDoseIn, DeletedEntryIn, SyncDoseIn, SyncEntryIn
+from diary.schemas.questionnaires import SyncResponseIn
 
 _entry_schema = SyncEntryIn()
 _dose_schema = SyncDoseIn()
@@ -13,6 +14,7 @@ _date_field = LocalDate()
 _uuid_field = ClientUUID()
 _deleted_entry_schema = DeletedEntryIn()
 _deleted_dose_schema = DeletedDoseIn()
+_response_schema = SyncResponseIn()
 
 
 def _load_all(schema, items):
@@ -35,7 +37,7 @@ def _load_deletion(item, key, field, schema):
 def _validated(body, patient, now):
     """Parse every item; return (plan, results) with rejected items already answered."""
     latest = records.latest_allowed_day(patient["timezone"], now)
-    plan = {k: [] for k in ("entries", "doses", "deleted_entries", "deleted_doses")}
+    plan = {k: [] for k in ("entries", "doses", "deleted_entries", "deleted_doses", "questionnaires")}
     # One many=True load per kind: a rejected item never blocks the others.
     for kind, schema, key in (("entries", _entry_schema, "date"), ("doses", _dose_schema, "id")):
         items = body[kind]
@@ -53,6 +55,17 @@ def _validated(body, patient, now):
                 plan[kind].append((data[key] if kind == "doses" else data[key].isoformat(), data, None))
             else:
                 plan[kind].append((_text(ident), None, errors))
+    items = body["questionnaires"]
+    for item, (data, errors) in zip(items, _load_all(_response_schema, items)):
+        if errors is None and data["date"] > latest:
+            errors = {"date": ["Must not be after tomorrow in your time zone."]}
+        if errors is None:
+            plan["questionnaires"].append(((data["instrument"], data["date"].isoformat()), data, None))
+        else:
+            raw = item if isinstance(item, dict) else {}
+            plan["questionnaires"].append(
+                ((_text(raw.get("instrument")), _text(raw.get("date"))), None, errors)
+            )
     for kind, key, field, schema in (
         ("deleted_entries", "date", _date_field, _deleted_entry_schema),
         ("deleted_doses", "id", _uuid_field, _deleted_dose_schema),
@@ -97,6 +110,17 @@ def apply_batch(conn, patient, body, now):
                 # Nothing there to delete: the device's wish already holds.
                 status = "unchanged" if status == "absent" else status
                 out[kind].append(_result(key, ident, status, errors))
+        valid = [(*ident, data) for ident, data, errors in plan["questionnaires"] if not errors]
+        statuses = iter(records.upsert_responses(conn, pid, valid, now, seq)[0])
+        for (instrument, day), _, errors in plan["questionnaires"]:
+            result = {
+                "instrument": instrument,
+                "date": day,
+                "status": "rejected" if errors else next(statuses),
+            }
+            if errors:
+                result["errors"] = errors
+            out["questionnaires"].append(result)
     return out
 
 

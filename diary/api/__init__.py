@@ -18,6 +18,7 @@ BLUEPRINT_MODULES = [
     "diary.api.auth",
     "diary.api.patients",
     "diary.api.me",
+    "diary.api.questionnaires",
     "diary.api.reports",
     "diary.api.reminders",
 ]

@@ -34,11 +34,11 @@ blp = Blueprint("me", __name__, description="The patient's own diary (device tok
 
 
 def _day_text(day, patient, now):
-    _check_not_future(day, patient, now, ("path", "day"))
+    check_not_future(day, patient, now, ("path", "day"))
     return day.isoformat()
 
 
-def _check_not_future(day, patient, now, where):
+def check_not_future(day, patient, now, where):
     if day > records.latest_allowed_day(patient["timezone"], now):
         abort(
             422,
@@ -47,7 +47,7 @@ def _check_not_future(day, patient, now, where):
         )
 
 
-def _conflict(schema, stored):
+def conflict(schema, stored):
     # Dumped as documented: the stored dose's amount goes out in mg like every other answer.
     abort(409, "A newer version is stored; it was kept.", errors={"stored": schema.dump(stored)})
 
@@ -128,7 +128,7 @@ def put_entry(body, day):
     with write(conn):
         status, row = records.upsert_entry(conn, patient["id"], day, body, now, next_seq(conn))
     if status == "stale":
-        _conflict(EntryOut(), records.entry_out(row))
+        conflict(EntryOut(), records.entry_out(row))
     return records.entry_out(row), 201 if status == "created" else 200
 
 
@@ -184,12 +184,12 @@ def put_dose(body, dose_id):
     """Log or correct a dose under a client-generated UUID."""
     patient = auth.require_patient()
     now = utcnow()
-    _check_not_future(records.dose_local_date(body["taken_at"]), patient, now, ("json", "taken_at"))
+    check_not_future(records.dose_local_date(body["taken_at"]), patient, now, ("json", "taken_at"))
     conn = auth.app_conn()
     with write(conn):
         status, row = records.upsert_dose(conn, patient["id"], dose_id, body, now, next_seq(conn))
     if status == "stale":
-        _conflict(DoseOut(), records.dose_out(row))
+        conflict(DoseOut(), records.dose_out(row))
     return records.dose_out(row), 201 if status == "created" else 200
 
 
@@ -238,7 +238,9 @@ def list_doses(args):
 def sync(body):
     """Apply a batch of offline changes; one result per item, in the order sent."""
     patient = auth.require_patient()
-    total = sum(len(body[k]) for k in ("entries", "doses", "deleted_entries", "deleted_doses"))
+    total = sum(
+        len(body[k]) for k in ("entries", "doses", "deleted_entries", "deleted_doses", "questionnaires")
+    )
     limit = current_app.config["SYNC_MAX_ITEMS"]
     if total > limit:
         abort(

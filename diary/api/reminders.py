@@ -28,7 +28,7 @@ NO_REGIMEN = {"schema": ErrorOut, "description": "A dose reminder, but the patie
 
 def _kind_or_404(kind):
     if kind not in KINDS:
-        abort(404, "No such reminder; use dose or diary.")
+        abort(404, "No such reminder; use dose, diary or questionnaire.")
     return kind
 
 
@@ -62,7 +62,7 @@ def list_my_reminders():
     return _list(auth.app_conn(), auth.require_patient())
 
 
-@blp.put("/me/reminders/<any(dose, diary):kind>")
+@blp.put("/me/reminders/<any(dose, diary, questionnaire):kind>")
 @blp.arguments(ReminderIn())
 @blp.response(200, ReminderOut)
 @blp.alt_response(409, **NO_REGIMEN)
@@ -153,7 +153,7 @@ def list_patient_reminders(patient):
     return _list(auth.app_conn(), patient)
 
 
-@blp.get("/patients/<patient_id>/reminders/<any(dose, diary):kind>")
+@blp.get("/patients/<patient_id>/reminders/<any(dose, diary, questionnaire):kind>")
 @blp.response(200, ReminderOut)
 @blp.doc(operationId="getPatientReminder")
 @clinic_patient("get_reminder")
@@ -168,7 +168,7 @@ def get_patient_reminder(patient, kind):
     return schedule.reminder_out(row)
 
 
-@blp.put("/patients/<patient_id>/reminders/<any(dose, diary):kind>")
+@blp.put("/patients/<patient_id>/reminders/<any(dose, diary, questionnaire):kind>")
 @blp.arguments(ReminderIn())
 @blp.response(200, ReminderOut)
 @blp.alt_response(409, **NO_REGIMEN)

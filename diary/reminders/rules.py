@@ -13,11 +13,14 @@ from diary.units import ug_to_mg
 
 Occurrence = tuple[date, datetime]
 
-KINDS = ("dose", "diary")
+KINDS = ("dose", "diary", "questionnaire")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_DAYS = frozenset(DAY_NAMES)
 # A diary reminder needs no regimen; evening is when a day can be summed up.
 DEFAULT_DIARY_TIME = "20:00"
+# The weekly questionnaires (PEG, PGIC): Sunday evening, sent only when one is due.
+DEFAULT_QUESTIONNAIRE_TIME = "19:00"
+DEFAULT_QUESTIONNAIRE_DAYS = ("sun",)
 # Enough to pass a week of disabled weekdays plus a date already delivered.
 _SEARCH_DAYS = 16
 
@@ -142,4 +145,6 @@ def message(
         return "Reminder", body
     if kind == "diary":
         return "Reminder", "A minute for today's diary?"
+    if kind == "questionnaire":
+        return "Reminder", "Your weekly questions are ready"
     raise ValueError(f"unknown reminder kind {kind!r}")

@@ -16,7 +16,8 @@ from diary.reminders import rules
 def ensure_default_reminders(conn, patient_id, now):
     """Create the patient's missing default reminders and schedule them.
 
-    The diary reminder (20:00 every day) always exists; the dose reminder
+    The diary reminder (20:00 every day) and the questionnaire reminder (Sunday
+    19:00, sent only when a questionnaire is due) always exist; the dose reminder
     exists once there is a regimen, at its dose_time and following it. Call on
     patient creation and after PUT /patients/{id}/regimen.
     """
@@ -29,6 +30,16 @@ def ensure_default_reminders(conn, patient_id, now):
             "INSERT INTO reminders (patient_id, kind, time, updated_at) VALUES (?, 'diary', ?, ?)"
             " ON CONFLICT (patient_id, kind) DO NOTHING",
             (patient_id, rules.DEFAULT_DIARY_TIME, now_text),
+        )
+        conn.execute(
+            "INSERT INTO reminders (patient_id, kind, time, days, updated_at) VALUES (?, 'questionnaire', ?, ?, ?)"
+            " ON CONFLICT (patient_id, kind) DO NOTHING",
+            (
+                patient_id,
+                rules.DEFAULT_QUESTIONNAIRE_TIME,
+                rules.format_days(rules.DEFAULT_QUESTIONNAIRE_DAYS),
+                now_text,
+            ),
         )
         if regimen is not None:
             conn.execute(
@@ -182,9 +193,12 @@ def reminder_out(row):
 
 
 def list_reminders(conn, patient_id):
-    """The patient's reminder rows, dose before diary."""
+    """The patient's reminder rows: dose, diary, then questionnaire."""
     return conn.execute(
-        "SELECT * FROM reminders WHERE patient_id = ? ORDER BY kind DESC", (patient_id,)
+        # Dose, diary, then the weekly questionnaire one (the order the app shows them in).
+        "SELECT * FROM reminders WHERE patient_id = ?"
+        " ORDER BY CASE kind WHEN 'dose' THEN 0 WHEN 'diary' THEN 1 ELSE 2 END",
+        (patient_id,),
     ).fetchall()
 
 
@@ -199,4 +213,4 @@ def lacks_defaults(conn, patient_id):
     """Whether a default reminder is missing (a patient from before reminders existed); a plain read."""
     have = conn.execute("SELECT COUNT(*) FROM reminders WHERE patient_id = ?", (patient_id,)).fetchone()[0]
     has_regimen = conn.execute("SELECT 1 FROM regimens WHERE patient_id = ?", (patient_id,)).fetchone()
-    return have < 1 + (has_regimen is not None)
+    return have < 2 + (has_regimen is not None)

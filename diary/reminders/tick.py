@@ -12,7 +12,7 @@ import logging
 import uuid
 from datetime import date, timedelta
 
-from diary import clock, dosing
+from diary import clock, dosing, questionnaires_due
 from diary import db as dbmod
 from diary.clock import parse_utc_text, to_utc_text
 from diary.logging_setup import exception_brief
@@ -211,6 +211,10 @@ def _claim_occurrence(conn, row, wall, local_date, due, now, now_text, grace, ch
 
 
 def _already_done(conn, kind, patient_id, local_date, timezone):
+    if kind == "questionnaire":
+        # Nothing due that day (diary/questionnaires.py): the reminder has nothing to ask.
+        due, _ = questionnaires_due.due_today(conn, patient_id, timezone, date.fromisoformat(local_date))
+        return not any(due.values())
     if kind == "diary":
         sql = "SELECT 1 FROM entries WHERE patient_id = ? AND date = ? AND deleted = 0"
         return conn.execute(sql, (patient_id, local_date)).fetchone() is not None

@@ -32,6 +32,8 @@ from typing import Any, Final
 from diary import measures, medications
 from diary.dosing import DayRule
 from diary.measures import DIRECTED, MEASURES
+from diary.reports import effect as effects
+from diary.reports import questionnaire_summary
 from diary.units import ug_to_mg
 
 Row = Mapping[str, Any]
@@ -269,13 +271,15 @@ def build_report(
     series: bool = True,
     record_start: date | str | None = None,
     appointments: Iterable[date | str] = (),
+    responses: Iterable[Row] = (),
 ) -> Report:
     """Build the report structure for a patient's rows over an inclusive period.
 
     ``today`` (the patient's local date, when known) keeps a bedtime dose that
     is simply not due yet from counting as missed. ``series=False`` leaves out
     the per-measure statistics and series (half the work), for lists that only
-    show flags.
+    show flags. ``responses``: the stored questionnaire responses of the period
+    and before it (the PEG baseline is the last one before the first step).
     """
     diary = prepare(patient, regimen, entries, doses, period_from, period_to, record_start)
     lo, hi = diary.lo, diary.hi
@@ -305,6 +309,9 @@ def build_report(
             "levels": [level for level, _ in _levels(diary, lag_days)],
         },
         "side_effects": side_effects,
+        "questionnaires": questionnaire_summary.summarise(
+            responses, names[0], names[-1], _iso(diary.steps[0][0]) if diary.steps else None
+        ),
     }
     report["flags"] = _flags(
         report, diary, worse, in_period, effect_names, [_ordinal(a) for a in appointments]
@@ -465,16 +472,21 @@ def _logged_days(diary: Diary, lo: int, hi: int) -> int:
     return sum(1 for o in range(lo, hi + 1) if o in diary.by_day and _has_content(diary.by_day[o]))
 
 
-def window_values(diary: Diary, window: tuple[int, int] | None, name: str) -> list[float | int]:
-    """Return a measure's daily values in an inclusive window of ordinals, oldest first."""
+def window_points(diary: Diary, window: tuple[int, int] | None, name: str) -> list[effects.Point]:
+    """Return a measure's (ordinal, value) pairs in an inclusive window of ordinals, oldest first."""
     if window is None:
         return []
-    values = []
+    points = []
     for o in range(window[0], window[1] + 1):
         entry = diary.by_day.get(o)
         if entry is not None and entry.get(name) is not None:
-            values.append(entry[name])
-    return values
+            points.append((o, entry[name]))
+    return points
+
+
+def window_values(diary: Diary, window: tuple[int, int] | None, name: str) -> list[float | int]:
+    """Return a measure's daily values in an inclusive window of ordinals, oldest first."""
+    return [v for _, v in window_points(diary, window, name)]
 
 
 def _baseline_comparison(diary: Diary, windows: Windows) -> tuple[dict[str, Any], list[str]]:
@@ -491,12 +503,13 @@ def _baseline_comparison(diary: Diary, windows: Windows) -> tuple[dict[str, Any]
         current["mixed_steps"] = mixed
     compared, worse = {}, []
     for name in MEASURES:
+        base = window_points(diary, windows.baseline, name)
+        cur = window_points(diary, windows.current, name)
         compared[name], worse_now = _compare(
-            name,
-            window_values(diary, windows.baseline, name),
-            window_values(diary, windows.current, name),
-            windows.comparable,
+            name, [v for _, v in base], [v for _, v in cur], windows.comparable
         )
+        # The estimate with its interval (diary/reports/effect.py); it needs 7 days a side.
+        compared[name]["effect"] = effects.effect(name, base, cur)
         if worse_now:
             worse.append(name)
     part = {
@@ -660,6 +673,9 @@ def _levels(diary: Diary, lag_days: int) -> list[tuple[dict[str, Any], list[int]
     on-plan days count, so a night at another amount is not filed under the step.
     """
     out = []
+    pre = pre_treatment_window(diary.regimen)
+    window = (pre[0].toordinal(), pre[1].toordinal()) if pre else None
+    baseline = {m: window_points(diary, window, m) for m in MEASURES}
     for i, (start, ug) in enumerate(diary.steps):
         end = diary.steps[i + 1][0] - 1 if i + 1 < len(diary.steps) else diary.hi
         first, last = max(start, diary.lo), min(end, diary.hi)
@@ -689,6 +705,10 @@ def _levels(diary: Diary, lag_days: int) -> list[tuple[dict[str, Any], list[int]
                     else None,
                     "sleep_quality_mean": _mean(values["sleep_quality"]) if enough else None,
                     "fatigue_mean": _mean(values["fatigue"]) if enough else None,
+                    # Pre-treatment baseline -> this level, per measure (diary/reports/effect.py).
+                    "effect": {
+                        m: effects.effect(m, baseline[m], points_on(diary, used, m)) for m in MEASURES
+                    },
                 },
                 used,
             )
@@ -696,9 +716,14 @@ def _levels(diary: Diary, lag_days: int) -> list[tuple[dict[str, Any], list[int]
     return out
 
 
+def points_on(diary: Diary, days: Iterable[int], name: str) -> list[effects.Point]:
+    """Return a measure's (ordinal, value) pairs on the given logged days, skipping days without it."""
+    return [(o, v) for o in days if (v := diary.by_day[o].get(name)) is not None]
+
+
 def window_values_on(diary: Diary, days: Iterable[int], name: str) -> list[float | int]:
     """Return a measure's values on the given days (ordinals), skipping days without it."""
-    return [v for o in days if (v := diary.by_day[o].get(name)) is not None]
+    return [v for _, v in points_on(diary, days, name)]
 
 
 # -- side effects ----------------------------------------------------------------------------------

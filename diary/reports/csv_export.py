@@ -3,7 +3,7 @@
 Columns, named like the API fields:
 ``date, pain, pain_worst, fatigue, mood, sleep_quality, function, sleep_hours,
 dose_taken_mg, doses_taken, planned_dose_mg, dose_status, window, comparable,
-side_effects, side_effect_episodes, notes``.
+side_effects, side_effect_episodes, peg_score, pgic, notes`` (notes, the free text, last).
 - A day without an entry has empty measure cells (missing, never zero).
 - ``dose_taken_mg``: total taken of the regimen's medication for that planned day
   (a bedtime dose taken after midnight counts for the evening before); empty when none.
@@ -23,6 +23,9 @@ side_effects, side_effect_episodes, notes``.
 - ``notes``: the patient's free text; a note starting with ``= + - @`` (after any spaces,
   tabs or line breaks) gets a leading apostrophe so a spreadsheet shows it as text
   instead of running it as a formula (OWASP "CSV Injection").
+- ``peg_score``: the PEG score answered that day (mean of its 3 items; empty when not
+  answered or incomplete); ``pgic``: the PGIC answer that day (1 very much improved ...
+  7 very much worse).
 Comma separated, RFC 4180 quoting, UTF-8 without BOM, CRLF line ends.
 """
 
@@ -35,7 +38,7 @@ COLUMNS = (
     ("date",)
     + MEASURES
     + ("dose_taken_mg", "doses_taken", "planned_dose_mg", "dose_status", "window", "comparable")
-    + ("side_effects", "side_effect_episodes", "notes")
+    + ("side_effects", "side_effect_episodes", "peg_score", "pgic", "notes")
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -75,6 +78,9 @@ def render_csv(days):
                 _cell(day["comparable"]),
                 effects,
                 episodes,
+                # A snapshot made before the questionnaires has no such keys.
+                _cell(day.get("peg_score")),
+                _cell(day.get("pgic")),
                 _cell(_safe_text(day["notes"])),
             ]
         )

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 from marshmallow import ValidationError
 
-from diary import people
+from diary import people, records
 from diary.clock import local_date, parse_utc_text
-from diary.reports import analysis
+from diary.reports import analysis, questionnaire_summary
 from diary.schemas.reports import MAX_PERIOD_DAYS
 
 ENTRY_COLUMNS = (
@@ -135,7 +135,23 @@ def load_inputs(conn, patient, period_from, period_to):
         "doses": load_doses(conn, patient["id"], period_from, period_to),
         "record_start": record_start,
         "appointments": appointment_days(conn, patient["id"], patient["timezone"]),
+        # The period's questionnaires and the PEG baseline before it (at most 28 days before the first step).
+        "responses": records.list_responses(
+            conn,
+            patient["id"],
+            min(period_from, _response_start(regimen, period_from)),
+            period_to,
+        ),
     }
+
+
+def _response_start(regimen, period_from):
+    steps = (regimen or {}).get("steps") or []
+    if not steps:
+        return period_from
+    return date.fromisoformat(steps[0]["start_date"]) - timedelta(
+        days=questionnaire_summary.PEG_BASELINE_DAYS
+    )
 
 
 def appointment_days(conn, patient_id, timezone):

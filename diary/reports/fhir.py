@@ -14,6 +14,10 @@ Contents:
   and, when it resolves to a single substance with an RxNorm ingredient code
   (``diary/data/medications.json``), that coding (naltrexone: 7243).
 
+- one ``Questionnaire`` per instrument answered in the period, at its canonical URL
+  (``diary/data/questionnaires``), and one ``QuestionnaireResponse`` per answered
+  questionnaire (``in-progress`` when an item the score needs is unanswered).
+
 Codes: LOINC 72514-3 "Pain severity - 0-10 verbal numeric rating [Score] -
 Reported" for average pain, LOINC 93832-4 "Sleep duration" in UCUM hours.
 The other measures have no LOINC code for a single 0-10 self-rating, so they
@@ -31,7 +35,7 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from diary import measures, medications
+from diary import measures, medications, questionnaires
 from diary.units import ug_to_mg
 
 FHIR_MIMETYPE = "application/fhir+json"
@@ -118,11 +122,98 @@ def _patient(patient, patient_id, external_ref):
     }
 
 
-def render_bundle(report, doses, days=(), generated_at_text=None, external_ref=None, issued=None):
+def questionnaire(ident):
+    """Return the FHIR ``Questionnaire`` of an instrument, at its canonical URL (diary/data/questionnaires)."""
+    instrument = questionnaires.INSTRUMENTS[ident]
+    system = instrument["local_code_system"]
+    items = []
+    for item in instrument["items"]:
+        out = {
+            "linkId": item["id"],
+            "code": [{"system": system, "code": item["id"]}],
+            "text": item["text"],
+            "type": item["type"],
+            "required": True,
+        }
+        if item["type"] == "choice":
+            out["answerOption"] = [
+                {
+                    "valueCoding": {
+                        "system": system,
+                        "code": f"{item['id']}-{o['value']}",
+                        "display": o["text"],
+                    }
+                }
+                for o in item["options"]
+            ]
+        items.append(out)
+    if instrument["scoring"]["method"] == "mean":
+        score = {"linkId": f"{ident}_score", "text": "Score", "type": "decimal", "readOnly": True}
+        if instrument.get("code"):
+            code = instrument["code"]
+            score["code"] = [{"system": code["system"], "code": code["code"], "display": code["display"]}]
+        items.append(score)
+    resource = {
+        "resourceType": "Questionnaire",
+        "id": _id("questionnaire", ident),
+        "url": instrument["url"],
+        "version": instrument["version"],
+        "name": ident.upper(),
+        "title": instrument["title"],
+        "status": "active",
+        "subjectType": ["Patient"],
+        "copyright": instrument["licence"],
+        "description": instrument["citation"],
+        "item": items,
+    }
+    if instrument.get("code"):
+        code = instrument["code"]
+        resource["code"] = [{"system": code["system"], "code": code["code"], "display": code["display"]}]
+    return resource
+
+
+def _questionnaire_response(response, patient_id, subject):
+    ident = response["instrument"]
+    instrument = questionnaires.INSTRUMENTS[ident]
+    system = instrument["local_code_system"]
+    items = []
+    for item in instrument["items"]:
+        value = response["answers"].get(item["id"])
+        if value is None:
+            continue
+        if item["type"] == "choice":
+            text = next(o["text"] for o in item["options"] if o["value"] == value)
+            answer = {"valueCoding": {"system": system, "code": f"{item['id']}-{value}", "display": text}}
+        else:
+            answer = {"valueInteger": value}
+        items.append({"linkId": item["id"], "text": item["text"], "answer": [answer]})
+    if instrument["scoring"]["method"] == "mean" and response["score"] is not None:
+        items.append({"linkId": f"{ident}_score", "answer": [{"valueDecimal": response["score"]}]})
+    rid = _id(patient_id, "questionnaire_response", ident, response["date"])
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "id": rid,
+        "questionnaire": instrument["url"],
+        # Incomplete (an item the score needs is unanswered): in-progress, as FHIR defines it.
+        "status": "completed" if response["score"] is not None else "in-progress",
+        "subject": subject,
+        "authored": response["recorded_at"],
+        "author": subject,
+        "source": subject,
+        "item": items,
+    }
+    return {"fullUrl": "urn:uuid:" + rid, "resource": resource}
+
+
+def render_bundle(
+    report, doses, days=(), generated_at_text=None, external_ref=None, issued=None, responses=()
+):
     """Return the FHIR R4 collection Bundle (plain dicts) of a report, its doses and its per-day rows.
 
     ``issued`` maps a diary day to when its stored version was written;
-    ``generated_at_text`` stands in for days it does not name.
+    ``generated_at_text`` stands in for days it does not name. ``responses``: the
+    period's answered questionnaires (one ``QuestionnaireResponse`` each, with the
+    ``Questionnaire`` of each instrument answered).
     """
     patient = report["patient"]
     zone = ZoneInfo(patient["timezone"])
@@ -191,6 +282,12 @@ def render_bundle(report, doses, days=(), generated_at_text=None, external_ref=N
         else:
             resource["statusReason"] = [SKIPPED_REASON]
         entries.append({"fullUrl": "urn:uuid:" + rid, "resource": resource})
+    answered = [r for r in responses if r["answers"]]
+    for ident in questionnaires.IDS:
+        if any(r["instrument"] == ident for r in answered):
+            resource = questionnaire(ident)
+            entries.append({"fullUrl": resource["url"], "resource": resource})
+    entries.extend(_questionnaire_response(r, patient["id"], subject) for r in answered)
     bundle = {
         "resourceType": "Bundle",
         "id": _id("bundle", patient["id"], report["period"]["from"], report["period"]["to"]),

@@ -3,7 +3,7 @@
 import orjson
 
 from diary.clock import local_date
-from diary.reports import analysis, fetch, fhir
+from diary.reports import analysis, fetch, fhir, questionnaire_summary
 
 
 def make_report(
@@ -24,6 +24,7 @@ def make_report(
         series=series,
         record_start=inputs["record_start"],
         appointments=inputs["appointments"],
+        responses=inputs["responses"],
     )
     # The per-day rows follow this report's own windows, episodes and planned days.
     inputs["report"] = report
@@ -32,9 +33,10 @@ def make_report(
 
 def days_of(inputs):
     """Return the per-day rows of the report made from these inputs (CSV, charts)."""
-    return analysis.daily_rows(
+    days = analysis.daily_rows(
         inputs["report"], inputs["regimen"], inputs["entries"], inputs["doses"], inputs["today"]
     )
+    return questionnaire_summary.add_to_days(days, inputs["responses"])
 
 
 def fhir_bundle(conn, inputs, generated_at_text):
@@ -51,6 +53,7 @@ def fhir_bundle(conn, inputs, generated_at_text):
         generated_at_text,
         external_ref=inputs["patient"].get("external_ref"),
         issued=fetch.entry_versions(conn, inputs["patient"]["id"], period["from"], period["to"]),
+        responses=[r for r in inputs["responses"] if period["from"] <= r["date"] <= period["to"]],
     )
 
 

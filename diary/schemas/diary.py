@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.measures import BY_NAME, MEASURES
+from diary.questionnaires import IDS as QUESTIONNAIRE_IDS
 from diary.schemas.common import (
     OPTIONAL,
     ClientUUID,
@@ -23,6 +24,7 @@ from diary.schemas.common import (
     Strict,
     StrictFloat,
 )
+from diary.schemas.questionnaires import ResponseOut, SyncResponseIn
 
 SIDE_EFFECT_NAMES = (
     "vivid_dreams",
@@ -226,6 +228,11 @@ class SyncIn(Strict):
         load_default=list,
         metadata={"description": "A dose id, or {id, recorded_at}."},
     )
+    questionnaires = ItemList(
+        fields.Nested(SyncResponseIn),
+        load_default=list,
+        metadata={"description": "Answered questionnaires: {instrument, date, answers, recorded_at}."},
+    )
 
 
 SYNC_STATUSES = ("created", "updated", "unchanged", "stale", "deleted", "rejected")
@@ -254,6 +261,14 @@ class SyncDoseResult(_SyncResult):
     )
 
 
+class SyncResponseResult(_SyncResult):
+    instrument = fields.String(
+        allow_none=True,
+        metadata={"description": f"As sent (one of {', '.join(QUESTIONNAIRE_IDS)} unless rejected)."},
+    )
+    date = fields.String(allow_none=True, metadata={"description": "The date as sent; null when not text."})
+
+
 class SyncOut(Out):
     """One result per item, in the order sent."""
 
@@ -261,6 +276,7 @@ class SyncOut(Out):
     doses = fields.List(fields.Nested(SyncDoseResult))
     deleted_entries = fields.List(fields.Nested(SyncEntryResult))
     deleted_doses = fields.List(fields.Nested(SyncDoseResult))
+    questionnaires = fields.List(fields.Nested(SyncResponseResult))
 
 
 class ChangesArgs(Strict):
@@ -276,6 +292,7 @@ class ChangesOut(Out):
     doses = fields.List(fields.Nested(DoseOut))
     deleted_entries = fields.List(DateText())
     deleted_doses = fields.List(ClientUUID())
+    questionnaires = fields.List(fields.Nested(ResponseOut))
     cursor = fields.String(metadata={"description": "Send as ?since= next time."})
 
 

@@ -11,6 +11,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from diary.measures import DIRECTED, MEASURES, WORSENING_FLAGS
+from diary.reports.effect import METHOD as EFFECT_METHOD
+from diary.reports.questionnaire_summary import PGIC_OPTIONS
 from diary.schemas.common import (
     OPTIONAL,
     AsIs,
@@ -200,6 +202,35 @@ class CurrentWindowOut(Out):
     )
 
 
+class EffectOut(Out):
+    """Treatment mean - baseline mean of a measure with its 95% interval (README: Treatment effect).
+
+    With fewer than 7 logged days on either side ``insufficient_data`` is true and
+    every figure but the day counts is null.
+    """
+
+    insufficient_data = fields.Boolean()
+    estimate = fields.Float(allow_none=True, metadata={"description": "In the measure's units."})
+    ci_low = fields.Float(allow_none=True)
+    ci_high = fields.Float(allow_none=True)
+    method = fields.String(allow_none=True, validate=validate.OneOf((EFFECT_METHOD,)))
+    n_baseline_days = fields.Integer()
+    n_treatment_days = fields.Integer()
+    autocorrelation = fields.Float(
+        allow_none=True, metadata={"description": "The lag-1 autocorrelation the interval used."}
+    )
+    meaningful = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "The whole interval lies beyond the meaningful change (30% of the baseline, "
+            "or 2 points for pain) in the good direction; null without a direction or an estimate."
+        },
+    )
+
+
+_EFFECT = {**NEWER, "description": "Baseline -> treatment estimate with its 95% interval."}
+
+
 class ChangeOut(Out):
     """The change of a measure with no good direction (sleep hours): never classified."""
 
@@ -207,6 +238,7 @@ class ChangeOut(Out):
     current_mean = fields.Float(allow_none=True)
     change = fields.Float(allow_none=True)
     percent_change = fields.Float(allow_none=True)
+    effect = fields.Nested(EffectOut, metadata=_EFFECT)
 
 
 class DirectedChangeOut(ChangeOut):
@@ -252,6 +284,9 @@ class AdherenceOut(Out):
     recorded_fraction = fields.Float(allow_none=True, metadata=NEWER)
 
 
+EffectsByMeasureOut = _per_measure("EffectsByMeasureOut", lambda m: EffectOut)
+
+
 class LevelOut(Out):
     dose_mg = _mg()
     from_ = DateText(data_key="from")
@@ -264,6 +299,10 @@ class LevelOut(Out):
     fatigue_mean = fields.Float(allow_none=True)
     n_days = fields.Integer(metadata=NEWER)
     insufficient_data = fields.Boolean(metadata=NEWER)
+    effect = fields.Nested(
+        EffectsByMeasureOut,
+        metadata={**NEWER, "description": "Pre-treatment baseline -> this level, by measure."},
+    )
 
 
 class ReportDosesOut(Out):
@@ -296,6 +335,55 @@ class SideEffectSummaryOut(Out):
             "description": "Reported before the first step; null when nothing was logged then.",
         },
     )
+
+
+class PegPointOut(Out):
+    date = DateText()
+    score = fields.Float()
+
+
+class PegSummaryOut(Out):
+    """PEG (Krebs et al. 2009): complete scores of the period and the change from baseline."""
+
+    series = fields.List(fields.Nested(PegPointOut))
+    baseline_score = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "The last PEG in the 28 days before the first step, else the period's first."
+        },
+    )
+    baseline_date = DateText(allow_none=True)
+    current_score = fields.Float(allow_none=True, metadata={"description": "The period's last PEG."})
+    current_date = DateText(allow_none=True)
+    change = fields.Float(allow_none=True)
+    percent_change = fields.Float(allow_none=True)
+    meaningful = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "A fall of at least 30% (IMMPACT, Dworkin et al. 2008); null without a change."
+        },
+    )
+
+
+PgicCountsOut = Out.from_dict({name: fields.Integer() for _, name in PGIC_OPTIONS}, name="PgicCountsOut")
+
+
+class PgicSummaryOut(Out):
+    latest = fields.Integer(
+        allow_none=True, metadata={"description": "1 very much improved ... 7 very much worse."}
+    )
+    latest_text = fields.String(allow_none=True, validate=validate.OneOf([n for _, n in PGIC_OPTIONS]))
+    latest_date = DateText(allow_none=True)
+    counts = fields.Nested(PgicCountsOut, metadata={"description": "Answers of the period by option."})
+    responder = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "The latest answer is much improved or better (IMMPACT); null when none."},
+    )
+
+
+class QuestionnairesSummaryOut(Out):
+    peg = fields.Nested(PegSummaryOut)
+    pgic = fields.Nested(PgicSummaryOut)
 
 
 class FlagOut(Out):
@@ -331,6 +419,7 @@ class ReportOut(PatientReportOut):
     patient = fields.Nested(ReportPatientOut)
     medications = fields.Nested(ReportMedicationsOut, metadata=NEWER)
     measures = fields.Nested(MeasuresOut)
+    questionnaires = fields.Nested(QuestionnairesSummaryOut, metadata=NEWER)
     flags = fields.List(fields.Nested(FlagOut))
 
 

@@ -6,6 +6,7 @@ from diary.erasure import CONFIRMATION
 from diary.schemas.common import InstantText, Out, Strict
 from diary.schemas.diary import DoseOut, EntryOut
 from diary.schemas.people import DeviceOut, PatientOut, RegimenOut
+from diary.schemas.questionnaires import ResponseOut
 from diary.schemas.reminders import NotificationOut, ReminderOut
 from diary.schemas.reports import AppointmentOut, AuditRowOut, SnapshotOut
 
@@ -54,6 +55,9 @@ class ExportOut(Out):
     )
     entries = fields.List(fields.Nested(EntryOut))
     doses = fields.List(fields.Nested(DoseOut))
+    questionnaires = fields.List(
+        fields.Nested(ResponseOut), metadata={"description": "Answered questionnaires."}
+    )
     reminders = fields.List(fields.Nested(ReminderOut))
     notifications = fields.List(fields.Nested(ExportNotificationOut))
     appointments = fields.List(fields.Nested(AppointmentOut))

@@ -12,7 +12,7 @@ from diary import audit, auth
 from diary.access import clinic_patient
 from diary.clock import utcnow
 from diary.db import write
-from diary.reports import analysis, charts, notes, service, snapshots
+from diary.reports import analysis, charts, effect, notes, service, snapshots
 from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.reports import ReportArgs
 from diary.web.pages import _check_csrf, _login_required, bp
@@ -75,6 +75,7 @@ def _render_report(clinician, report, days, header, snapshot=None, errors=(), ty
         snapshot=snapshot,
         printed_at=printed_at(),
         colours=charts.LEGEND,
+        effect_words=effect.describe,
     )
 
 

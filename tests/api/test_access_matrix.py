@@ -44,6 +44,13 @@ SAMPLE_BODIES = {
         ],
         "deleted_entries": [w["day"]],
         "deleted_doses": [w["dose_id"]],
+        "questionnaires": [
+            {"instrument": "peg", "date": w["day"], "answers": {"peg_pain": 1}, "recorded_at": recorded()}
+        ],
+    },
+    ("PUT", "/me/questionnaires/<instrument>/<date>"): lambda w: {
+        "answers": {"peg_pain": 4},
+        "recorded_at": recorded(),
     },
     ("POST", "/patients"): {"display_name": "Someone New", "timezone": "Europe/Paris"},
     ("PATCH", "/patients/<patient_id>"): {"display_name": "Hijacked Name", "external_ref": "X-1"},
@@ -87,6 +94,8 @@ PATH_VALUES = {
     "notification_id": "notification_id",
     "kind": "kind",
     "appointment_id": "appointment_id",
+    "instrument": "instrument",
+    "date": "day",
 }
 
 
@@ -251,6 +260,7 @@ def world(client, conn):
         "dose_id": dose_id,
         "device_id": phone_device,
         "kind": "diary",
+        "instrument": "peg",
         "victim_headers": vh,
         "home_headers": h,
         "secrets": {phone.json["token"], lost.json["token"], signed_out.json["token"], home["token"]},
@@ -268,6 +278,13 @@ def world(client, conn):
         assert r.status_code == 201, r.json
         world["snapshot_id"] = r.json["id"]
     world["notification_id"] = _victim_notification(conn, victim_id)
+    answers = {"peg_pain": 7, "peg_enjoyment": 6, "peg_activity": 8}
+    r = client.put(
+        f"{API}/me/questionnaires/peg/{day}",
+        headers=vh,
+        json={"answers": answers, "recorded_at": recorded(30)},
+    )
+    assert r.status_code == 201, r.json
 
     # The attackers.
     other = make_patient(client, home, name="Attacker Same-Clinic", device="attacker-phone")

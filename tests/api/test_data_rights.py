@@ -120,6 +120,12 @@ def world(client, conn):
         )
     # A tombstone: deleted entry and dose (their notes must not linger either).
     assert client.delete(f"{API}/me/entries/{days[3]}", headers=vh).status_code == 204
+    r = client.put(
+        f"{API}/me/questionnaires/pgic/{days[0]}",
+        headers=vh,
+        json={"answers": {"pgic": 2}, "recorded_at": recorded()},
+    )
+    assert r.status_code == 201, r.json
     dose_id, gone_dose = str(uuid.uuid4()), str(uuid.uuid4())
     for ident in (dose_id, gone_dose):
         assert (
@@ -209,6 +215,7 @@ def test_the_victim_has_a_row_in_every_patient_table(conn, world):
         "push_tokens",
         "appointments",
         "report_snapshots",
+        "questionnaire_responses",
     }
     assert (
         conn.execute(
@@ -235,7 +242,8 @@ def test_export_holds_all_of_the_patients_live_data(client, world):
     assert {s["name"] for s in data["entries"][0]["side_effects"]} == {"vivid_dreams", "other"}
     # Live data only: the deleted dose and entry are not exported.
     assert [d["id"] for d in data["doses"]] == [world["dose_id"]] and data["doses"][0]["amount_mg"] == 1.5
-    assert {r["kind"] for r in data["reminders"]} == {"dose", "diary"}
+    assert [(q["instrument"], q["score"]) for q in data["questionnaires"]] == [("pgic", 2)]
+    assert {r["kind"] for r in data["reminders"]} == {"dose", "diary", "questionnaire"}
     assert data["notifications"] and any(MARK in n["body"] for n in data["notifications"])
     assert {n["status"] for n in data["notifications"]} <= {
         "sent",

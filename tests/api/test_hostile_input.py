@@ -20,6 +20,8 @@ def _body_operations(client, patient, clinic):
         "day": today_in(patient["timezone"]).isoformat(),
         "dose_id": str(uuid.uuid4()),
         "kind": "diary",
+        "instrument": "peg",
+        "date": today_in(patient["timezone"]).isoformat(),
     }
     found = []
     for path, operations in spec["paths"].items():

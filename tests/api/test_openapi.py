@@ -215,7 +215,7 @@ def test_formats_patterns_and_enums_are_documented(spec):
     assert schemas["DoseOut"]["properties"]["id"]["format"] == "uuid"
     assert schemas["DoseOut"]["properties"]["status"]["enum"] == ["taken", "skipped"]
     assert set(schemas["SyncEntryResult"]["properties"]["status"]["enum"]) >= {"created", "stale", "rejected"}
-    assert schemas["ReminderOut"]["properties"]["kind"]["enum"] == ["dose", "diary"]
+    assert schemas["ReminderOut"]["properties"]["kind"]["enum"] == ["dose", "diary", "questionnaire"]
     for name, prop in (("RegimenIn", "dose_time"), ("ReminderIn", "time"), ("ReminderOut", "time")):
         assert re.fullmatch(schemas[name]["properties"][prop]["pattern"], "22:00"), name
         assert not re.fullmatch(schemas[name]["properties"][prop]["pattern"], "24:00"), name

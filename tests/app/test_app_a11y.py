@@ -13,7 +13,7 @@ from tests.browser import axe_violations, scrolls_sideways
 _WIDEST = """() => [...document.querySelectorAll('main *')]
     .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
     .slice(-3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')"""
-SCREENS = ["#/", "#/history", "#/summary", "#/reminders", "#/notifications", "#/data"]
+SCREENS = ["#/", "#/history", "#/summary", "#/weekly", "#/reminders", "#/notifications", "#/data"]
 SIZES = {"390": {"width": 390, "height": 844}, "320": {"width": 320, "height": 640}}
 
 

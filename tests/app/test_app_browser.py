@@ -429,8 +429,14 @@ def test_notifications_are_acknowledged_when_read(live, browser):
     pid, code = new_patient(live)
     conn = dbmod.connect(live["database"])
     dues = conn.execute(
-        "SELECT next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc", (pid,)
+        "SELECT next_due_utc FROM reminders WHERE patient_id = ? AND kind IN ('dose', 'diary')"
+        " ORDER BY next_due_utc",
+        (pid,),
     ).fetchall()
+    # The weekly questionnaire reminder (Sundays) is not this test's.
+    conn.execute(
+        "UPDATE reminders SET next_due_utc = NULL WHERE patient_id = ? AND kind = 'questionnaire'", (pid,)
+    )
     for (due,) in dues:  # each reminder on time: the diary one, then the dose one
         tick(conn, parse_utc_text(due) + timedelta(seconds=1), {"REMINDER_GRACE_MINUTES": 120})
     ctx = phone(browser)
@@ -502,3 +508,37 @@ def test_a_push_shows_the_reminder_once_even_when_resent(live, browser):
         page.wait_for_timeout(100)
     page.wait_for_timeout(300)  # the second push has been handled too
     assert shown() == [["Reminder", "Time for your evening dose", message["delivery_id"]]]
+
+
+def test_weekly_questions_are_shown_when_due_and_answered(live, browser):
+    pid, ctx, page = enrolled_phone(live, browser)
+    problems = watch(page)
+    page.get_by_role("link", name="Weekly questions").click()
+    expect(page.get_by_role("heading", name="Weekly questions", exact=True)).to_be_visible()
+    # On treatment for 30 days and never answered: the PEG and the PGIC are due, in their exact words.
+    peg = page.locator("form[data-instrument=peg]")
+    expect(peg).to_be_visible()
+    pgic = page.locator("form[data-instrument=pgic]")
+    expect(
+        pgic.get_by_role("group", name="Since the start of treatment, my overall status is:")
+    ).to_be_visible()
+    pain = "What number best describes your pain on average in the past week?"
+    page.get_by_role("group", name=pain).get_by_role("radio", name="6", exact=True).check()
+    enjoyment = "What number best describes how, during the past week, pain has interfered with your enjoyment of life?"
+    page.get_by_role("group", name=enjoyment).get_by_role("radio", name="5", exact=True).check()
+    activity = "What number best describes how, during the past week, pain has interfered with your general activity?"
+    page.get_by_role("group", name=activity).get_by_role("radio", name="7", exact=True).check()
+    peg.get_by_role("button", name="Send answers").click()
+    expect(peg.get_by_role("status")).to_have_text("Sent. Thank you.")
+    pgic.get_by_role("radio", name="2: Much improved").check()
+    pgic.get_by_role("button", name="Send answers").click()
+    expect(pgic.get_by_role("status")).to_have_text("Sent. Thank you.")
+    answered = clinician_get(live, f"/patients/{pid}/questionnaires")
+    assert [(q["instrument"], q["date"], q["score"]) for q in answered["questionnaires"]] == [
+        ("peg", today().isoformat(), 6),
+        ("pgic", today().isoformat(), 2),
+    ]
+    page.reload()
+    expect(page.get_by_text("Nothing to answer this week. Thank you.")).to_be_visible()
+    assert problems == []
+    ctx.close()

@@ -92,7 +92,9 @@ def seed(conn, rng, now):
                     (pid, f"tok-{i}", to_utc_text(now)),
                 )
             for rid, kind in conn.execute(
-                "SELECT id, kind FROM reminders WHERE patient_id = ?", (pid,)
+                # The weekly questionnaire reminder stays off (tests/reminders/helpers.py).
+                "SELECT id, kind FROM reminders WHERE patient_id = ? AND enabled = 1",
+                (pid,),
             ).fetchall():
                 due = now - (timedelta(hours=3) if late else timedelta(seconds=rng.randint(30, 600)))
                 local = due.astimezone(ZoneInfo(tz))

@@ -33,6 +33,7 @@ def add_patient(
     medication="naltrexone",
     steps=(),
     diary_enabled=True,
+    questionnaire_enabled=False,
 ):
     """Insert a patient (and regimen) with SQL, then create and schedule the reminders."""
     pid = str(uuid.uuid4())
@@ -66,8 +67,16 @@ def add_patient(
             "UPDATE reminders SET time = ?, enabled = ? WHERE patient_id = ? AND kind = 'diary'",
             (diary_time or "20:00", 1 if diary_time and diary_enabled else 0, pid),
         )
+        # The weekly questionnaire reminder is off unless a test is about it, so the counts of the
+        # dose and diary tests stay theirs.
+        conn.execute(
+            "UPDATE reminders SET enabled = ? WHERE patient_id = ? AND kind = 'questionnaire'",
+            (int(questionnaire_enabled), pid),
+        )
         if days is not None:
-            conn.execute("UPDATE reminders SET days = ? WHERE patient_id = ?", (days, pid))
+            conn.execute(
+                "UPDATE reminders SET days = ? WHERE patient_id = ? AND kind != 'questionnaire'", (days, pid)
+            )
         schedule.recompute_for_patient(conn, pid, now)
     return pid
 

@@ -30,7 +30,13 @@ def reminders(client, patient):
 
 def test_defaults_diary_always_dose_only_with_regimen(client, clinic, patient):
     mine = reminders(client, patient)
-    assert set(mine) == {"diary"} and mine["diary"]["time"] == "20:00" and mine["diary"]["enabled"]
+    assert (
+        set(mine) == {"diary", "questionnaire"}
+        and mine["diary"]["time"] == "20:00"
+        and mine["diary"]["enabled"]
+    )
+    # The weekly questions: Sunday 19:00 local, sent only when a questionnaire is due.
+    assert (mine["questionnaire"]["time"], mine["questionnaire"]["days"]) == ("19:00", ["sun"])
     assert mine["diary"]["next_due_at"] is not None
     r = client.put("/api/v1/me/reminders/dose", json={"time": "21:00"}, headers=patient["headers"])
     assert r.status_code == 409
@@ -118,9 +124,12 @@ def test_outbox_ack_detail_and_push(client, conn, clinic, patient):
     assert client.delete("/api/v1/me/push", headers=h).status_code == 204
     assert conn.execute("SELECT COUNT(*) FROM push_tokens").fetchone()[0] == 0
 
-    # Make both reminders due now and tick: they land in the outbox.
+    # Make both reminders due now and tick: they land in the outbox (the weekly one is not this test's).
     now = utcnow()
-    conn.execute("UPDATE reminders SET next_due_utc = ?", (to_utc_text(now - timedelta(minutes=1)),))
+    conn.execute(
+        "UPDATE reminders SET next_due_utc = CASE kind WHEN 'questionnaire' THEN NULL ELSE ? END",
+        (to_utc_text(now - timedelta(minutes=1)),),
+    )
     assert tick(conn, now, CONFIG)["sent"] == 2
     r = client.get("/api/v1/me/notifications", headers=h)
     items = r.json["notifications"]

@@ -69,6 +69,7 @@ def test_two_tick_loops_in_two_processes_claim_each_date_once(rdb, rconn):
 
     for r in rconn.execute(
         "SELECT r.id, r.time, p.timezone FROM reminders r JOIN patients p ON p.id = r.patient_id"
+        " WHERE r.enabled = 1"
     ):
         occ = rules.occurrences(rules.parse_time(r["time"]), rules.ALL_DAYS, r["timezone"], START, 5)
         for day, due in occ:

@@ -238,6 +238,10 @@ def lag_diary():
 def test_dose_levels_leave_out_the_first_days_after_each_step():
     entries, reg, doses = lag_diary()
     levels = report(entries, 0, 19, reg, doses)["doses"]["levels"]
+    # No pre-treatment day was logged: no level has an effect estimate.
+    effects = [level.pop("effect") for level in levels]
+    assert [e["pain"]["insufficient_data"] for e in effects] == [True, True]
+    assert effects[1]["pain"]["n_treatment_days"] == 7 and effects[1]["pain"]["n_baseline_days"] == 0
     assert levels == [
         {
             "dose_mg": 1.5,
@@ -575,6 +579,7 @@ def test_report_has_exactly_the_issue_keys():
         "baseline_comparison",
         "doses",
         "side_effects",
+        "questionnaires",
         "flags",
     ]
     assert rep["period"] == {"from": day(0), "to": day(41), "days": 42}
@@ -603,12 +608,14 @@ def test_report_has_exactly_the_issue_keys():
         "percent_change",
         "classification",
         "two_point_change",
+        "effect",
     }
     assert set(rep["baseline_comparison"]["measures"]["sleep_hours"]) == {
         "baseline_mean",
         "current_mean",
         "change",
         "percent_change",
+        "effect",
     }
 
 

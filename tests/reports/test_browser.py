@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser import chromium, serve
+from tests.browser import DESKTOP, PHONE, chromium, scrolls_sideways, serve
 
 CHART_IDS = [
     "chart-timeline",
@@ -200,3 +200,38 @@ def test_worst_case_report_still_prints_on_two_pages(live_server, browser, tmp_p
         pdf = page.pdf(format=paper)
         (tmp_path / f"troubled-{paper}.pdf").write_bytes(pdf)
         assert pdf_pages(pdf) <= 2, (paper, pdf_pages(pdf))
+
+
+def test_the_effect_estimates_and_weekly_questionnaires_are_on_the_page(live_server, browser, tmp_path):
+    base, creds = live_server
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = browser.new_page(viewport=viewport)
+        page.goto(base + "/login")
+        page.fill("#email", creds["email"])
+        page.fill("#password", creds["password"])
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/patients")
+        page.click("text=Alex Demo")
+        page.wait_for_url(re.compile(r".*/patients/.*/report$"))
+        words = page.locator(".effect-words .effect-pain")
+        assert words.is_visible()
+        # "Pain fell by 2.1 points, 95% interval 1.4 to 2.8." or one of the other wordings.
+        assert re.match(
+            r"Pain (fell|rose) by \d+\.\d points?, 95% interval \d+\.\d to \d+\.\d|Pain changed by [+-]\d+\.\d "
+            r"points, 95% interval [+-]\d+\.\d to [+-]\d+\.\d: the interval includes no change|Pain: too few days",
+            words.inner_text(),
+        ), words.inner_text()
+        # The words come right after the baseline table, before the dose levels.
+        tops = page.evaluate(
+            "() => ['#baseline-h', '#effect-h', '#levels-h']"
+            ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+        )
+        assert tops == sorted(tops)
+        assert not scrolls_sideways(page), name
+        page.locator("section.baseline").screenshot(path=str(tmp_path / f"effect-{name}.png"))
+        # The demo's weekly PEG and PGIC, in words.
+        weekly = page.locator("section.questionnaires")
+        assert re.search(r"PEG .* to [\d.]+ on \d{4}-\d\d-\d\d", weekly.inner_text()), weekly.inner_text()
+        assert "PGIC" in weekly.inner_text() and "latest" in weekly.inner_text()
+        weekly.screenshot(path=str(tmp_path / f"weekly-{name}.png"))
+        page.close()

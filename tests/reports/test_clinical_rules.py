@@ -242,7 +242,8 @@ def test_mood_function_and_sleep_quality_falling_raise_worsening():
     assert rep["flags"][0]["message"] == (
         "Mood down 6 points (-85.7%) against baseline (0 very low - 10 very good; higher is better)."
     )
-    # Sleep hours: the change only, no class and no direction.
+    # Sleep hours: the change only, no class and no direction (so no meaningful verdict either).
+    assert compared["sleep_hours"].pop("effect")["meaningful"] is None
     assert compared["sleep_hours"] == {
         "baseline_mean": 8.0,
         "current_mean": 4.5,

@@ -158,6 +158,8 @@ def test_csv_of_demo_patient_has_one_row_per_day(demo_client):
             "comparable",
             "side_effects",
             "side_effect_episodes",
+            "peg_score",
+            "pgic",
             "notes",
         ]
     )
@@ -235,5 +237,7 @@ def test_csv_renders_side_effects_missing_days_and_formula_like_notes():
         "false",
         "headache:mild;other: ringing, buzzing:moderate",
         "headache:2;other: ringing, buzzing:1",
+        "",  # no PEG or PGIC that day (a day row from before the questionnaires has no such keys)
+        "",
         '\'=HYPERLINK("x"), and a comma',
     ]

@@ -397,7 +397,9 @@ def test_no_health_data_in_any_log_line(tmp_path, captured):
         # Reminders: a real tick process per due reminder; the gateway takes the first, refuses the second.
         stderr = []
         dues = conn.execute(
-            "SELECT kind, next_due_utc FROM reminders WHERE patient_id = ? ORDER BY next_due_utc", (pid,)
+            "SELECT kind, next_due_utc FROM reminders WHERE patient_id = ? AND kind IN ('dose', 'diary')"
+            " ORDER BY next_due_utc",
+            (pid,),
         ).fetchall()
         assert {d["kind"] for d in dues} == {"dose", "diary"}
         with _fast_receiver(statuses=[200, 400]) as receiver:

@@ -1,5 +1,5 @@
 // The app's start: texts, the service worker, the phone's copy, then the screen the URL names.
-// Screens: #/day/YYYY-MM-DD (the check-in; #/ is today), #/history, #/summary, #/reminders,
+// Screens: #/day/YYYY-MM-DD (the check-in; #/ is today), #/history, #/summary, #/weekly, #/reminders,
 // #/notifications, #/data. The enrollment link is /app/enroll#code=<code>.
 
 import { on as onApi } from "./api.js";
@@ -13,6 +13,7 @@ import * as checkin from "./views/checkin.js";
 import * as connect from "./views/connect.js";
 import * as historyView from "./views/history.js";
 import * as summary from "./views/summary.js";
+import * as weekly from "./views/weekly.js";
 import * as reminders from "./views/reminders.js";
 import { renewSubscription } from "./views/reminders.js";
 import * as notifications from "./views/notifications.js";
@@ -22,6 +23,7 @@ const SECTIONS = [
   ["today", "#/", checkin],
   ["history", "#/history", historyView],
   ["summary", "#/summary", summary],
+  ["weekly", "#/weekly", weekly],
   ["reminders", "#/reminders", reminders],
   ["notifications", "#/notifications", notifications],
   ["data", "#/data", mydata],
