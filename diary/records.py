@@ -250,6 +250,18 @@ def list_responses(conn, patient_id, day_from=None, day_to=None):
     return [response_out(r) for r in rows]
 
 
+def latest_scored(conn, patient_id):
+    """Return {instrument: its last scored response (``response_out`` shape)} of a patient."""
+    rows = conn.execute(
+        "SELECT r.* FROM questionnaire_responses r JOIN ("
+        "SELECT instrument, MAX(date) AS date FROM questionnaire_responses "
+        "WHERE patient_id = ? AND deleted = 0 AND score IS NOT NULL GROUP BY instrument"
+        ") last USING (instrument, date) WHERE r.patient_id = ?",
+        (patient_id, patient_id),
+    ).fetchall()
+    return {r["instrument"]: response_out(r) for r in rows}
+
+
 def last_answered(conn, patient_id):
     """Return {instrument: the last diary day it was answered} of a patient."""
     rows = conn.execute(

@@ -290,6 +290,7 @@ def build_report(
     side_effects = _side_effects(diary, in_period, effect_names)
     windows = comparison_windows(diary)
     comparison, worse = _baseline_comparison(diary, windows)
+    weeks = _weeks(lo, hi)  # the same ISO weeks for every measure
     report: Report = {
         "patient": {
             "id": patient["id"],
@@ -300,9 +301,7 @@ def build_report(
         "regimen": _regimen_out(regimen, diary.steps),
         "medications": {"unrecognised": medications.unrecognised(_medication_texts(diary))},
         "completeness": _completeness(in_period, lo, hi),
-        "measures": (
-            {m: _measure(m, in_period, lo, hi, names, _weeks(lo, hi)) for m in MEASURES} if series else None
-        ),
+        "measures": ({m: _measure(m, in_period, lo, hi, names, weeks) for m in MEASURES} if series else None),
         "baseline_comparison": comparison,
         "doses": {
             "adherence": _adherence(diary, today_o),

@@ -14,14 +14,14 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from markupsafe import Markup
 from marshmallow import ValidationError
 
-from diary import audit, auth, erasure, people, summaries
+from diary import audit, auth, erasure, people, records, summaries
 from diary.access import clinic_patient
 from diary.clock import local_date, parse_utc_text, to_utc_text, utcnow
 from diary.db import write
 from diary.errors import abort
 from diary.reminders import schedule
 from diary.reminders.rules import KINDS
-from diary.reports import appointments, csv_export, fhir, service
+from diary.reports import appointments, csv_export, fhir, questionnaire_summary, service
 from diary.reports.fetch import check_period, resolve_period
 from diary.schemas.people import PatientIn, RegimenIn
 from diary.schemas.reminders import ReminderIn
@@ -163,6 +163,8 @@ def _home(clinician, patient, status=200, **overrides):
         safety=summaries.SAFETY_FLAGS,
         profile=profile,
         regimen=people.get_regimen(conn, pid),
+        weekly=records.latest_scored(conn, pid),
+        pgic_names=dict(questionnaire_summary.PGIC_OPTIONS),
         reminders=reminder_forms,
         upcoming=[a for a in listed if a["starts_at"] > now_text],
         past=[a for a in reversed(listed) if a["starts_at"] <= now_text][:20],

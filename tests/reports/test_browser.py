@@ -211,7 +211,7 @@ def test_the_effect_estimates_and_weekly_questionnaires_are_on_the_page(live_ser
         page.fill("#password", creds["password"])
         page.click("button[type=submit]")
         page.wait_for_url(base + "/patients")
-        page.click("text=Alex Demo")
+        page.click("a[aria-label='Report of Alex Demo']")
         page.wait_for_url(re.compile(r".*/patients/.*/report$"))
         words = page.locator(".effect-words .effect-pain")
         assert words.is_visible()

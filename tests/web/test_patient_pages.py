@@ -641,3 +641,27 @@ def test_sorts_by_flags_last_entry_next_appointment_and_name(web, client, clinic
     assert listed_names(web, "sort=last_entry") == ["Ben Recent", "Cal Soon", "Amy Opioid"]
     assert listed_names(web, "sort=next_appointment") == ["Cal Soon", "Ben Recent", "Amy Opioid"]
     assert listed_names(web, "sort=name") == ["Amy Opioid", "Ben Recent", "Cal Soon"]
+
+
+def test_home_shows_the_latest_scored_peg_and_pgic(web, conn):
+    pid = web.add_patient("Pat Weekly", ZONE, "")
+    page = text(web.get(f"/patients/{pid}"))
+    assert "Latest PEG (0-10, lower is better): none yet." in page and "Latest PGIC: none yet." in page
+    from diary import records
+    from diary.db import write
+
+    at = utcnow()
+    answers = [
+        ("peg", "2026-11-01", {"peg_pain": 8, "peg_enjoyment": 7, "peg_activity": 9}),
+        ("peg", "2026-11-08", {"peg_pain": 5, "peg_enjoyment": 4, "peg_activity": 6}),
+        ("peg", "2026-11-15", {"peg_pain": 3}),  # incomplete: no score, so not the latest shown
+        ("pgic", "2026-11-08", {"pgic": 5}),
+        ("pgic", "2026-11-15", {"pgic": 2}),
+    ]
+    with write(conn):
+        records.upsert_responses(
+            conn, pid, [(i, d, {"answers": a, "recorded_at": at}) for i, d, a in answers], at, 1
+        )
+    page = " ".join(text(web.get(f"/patients/{pid}")).split())
+    assert "Latest PEG (0-10, lower is better): <strong>5</strong> on 2026-11-08." in page
+    assert "Latest PGIC: <strong>much improved</strong> (2) on 2026-11-15." in page

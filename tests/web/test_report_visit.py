@@ -125,8 +125,23 @@ def add_heavy_patient(base, headers, name="Robin Heavy", external_ref="MRN-4471"
                     "recorded_at": at.isoformat(),
                 }
             )
+    # A weekly PEG from the first week and a PGIC once treatment has started, so the printout
+    # carries issue 12's questionnaires section too.
+    weekly = []
+    for n in range(6, days, 7):
+        day = today - timedelta(days=days - 1 - n)
+        at = datetime.combine(day, time(21, 40), tzinfo=zone).isoformat()
+        pain = entries[n]["pain"]
+        peg = {"peg_pain": pain, "peg_enjoyment": pain, "peg_activity": min(10, pain + 1)}
+        weekly.append({"instrument": "peg", "date": day.isoformat(), "answers": peg, "recorded_at": at})
+        if day >= first_step:
+            pgic = {"pgic": max(2, 5 - n // 30)}
+            weekly.append({"instrument": "pgic", "date": day.isoformat(), "answers": pgic, "recorded_at": at})
     r = requests.post(
-        f"{base}/api/v1/me/sync", json={"entries": entries, "doses": doses}, headers=phone, timeout=30
+        f"{base}/api/v1/me/sync",
+        json={"entries": entries, "doses": doses, "questionnaires": weekly},
+        headers=phone,
+        timeout=30,
     )
     assert r.status_code == 200, r.text
     assert all(item.get("status") != "rejected" for item in r.json().get("entries", [])), r.text[:500]
@@ -290,6 +305,10 @@ def test_a_visit_reads_notes_saves_a_snapshot_compares_and_prints(visit):
                 f.write(pdf)
         pages, fills = check_printed_pages(pdf, patient)
         print(paper, pages, [f"{f:.0%}" for f in fills])
+        # Issue 12's effect words and weekly questionnaires print within those pages.
+        printed = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+        for words in ("Estimated change, baseline to current", "Weekly questionnaires", "PEG", "PGIC"):
+            assert words in printed, (paper, words)
     assert problems == []
 
 
