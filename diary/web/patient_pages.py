@@ -183,6 +183,7 @@ _SECTIONS = {
     "erase": ("erase-h", "Erase"),
     "reminder_dose": ("reminders", "Reminders"),
     "reminder_diary": ("reminders", "Reminders"),
+    "reminder_questionnaire": ("reminders", "Reminders"),
 }
 
 

@@ -500,6 +500,19 @@ def test_reminders_change_and_refusals(web, conn):
     r = web.post(f"/patients/{pid}/reminders/dose", {"dose-time": "22:00", "dose-days": ["mon"]})
     assert r.status_code == 422 and "Set a regimen first" in text(r)
     assert web.post(f"/patients/{pid}/reminders/weekly", {}).status_code == 404
+    # Issue 12's weekly questionnaire reminder: its form saves and its refusals are named too.
+    r = web.post(
+        f"/patients/{pid}/reminders/questionnaire",
+        {"questionnaire-time": "18:30", "questionnaire-days": ["sun"], "questionnaire-enabled": "y"},
+    )
+    assert r.status_code == 303
+    r = web.post(f"/patients/{pid}/reminders/questionnaire", {"questionnaire-time": "25:00"})
+    assert r.status_code == 422 and field_error(text(r), "questionnaire-time")
+    assert 'href="#reminders">Reminders</a>' in text(r)
+    row = conn.execute(
+        "SELECT time, days FROM reminders WHERE patient_id = ? AND kind = 'questionnaire'", (pid,)
+    ).fetchone()
+    assert (row["time"], row["days"]) == ("18:30", "sun")
     row = conn.execute(
         "SELECT time FROM reminders WHERE patient_id = ? AND kind = 'diary'", (pid,)
     ).fetchone()
