@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from diary import auth
 from diary.clock import parse_utc_text, to_utc_text
+from diary.db import write
+from diary.reminders import schedule
 
 
 def create_clinic(conn, name, now):
@@ -181,6 +183,22 @@ def update_patient(conn, patient_id, changes):
 
 
 # -- regimens -----------------------------------------------------------------
+
+
+def add_patient(conn, clinic_id, data, now, code_days):
+    """Create a patient with a first enrollment code and the default reminders, in one transaction."""
+    with write(conn):
+        created = create_patient(conn, clinic_id, data, now, code_days)
+        schedule.ensure_default_reminders(conn, created["id"], now)
+    return created
+
+
+def save_regimen(conn, patient_id, data, now, saved_by=None, past_steps_changed=False):
+    """Save a regimen (``put_regimen``) and move the dose reminder to its dose time, in one transaction."""
+    with write(conn):
+        regimen = put_regimen(conn, patient_id, data, now, saved_by, past_steps_changed)
+        schedule.ensure_default_reminders(conn, patient_id, now)
+    return regimen
 
 
 def put_regimen(conn, patient_id, data, now, saved_by=None, past_steps_changed=False):

@@ -48,12 +48,9 @@ def create_patient(body):
     clinician = auth.require_clinician()
     conn = auth.app_conn()
     now = utcnow()
-    with write(conn):
-        created = people.create_patient(
-            conn, clinician["clinic_id"], body, now, current_app.config["ENROLLMENT_CODE_DAYS"]
-        )
-        schedule.ensure_default_reminders(conn, created["id"], now)
-    return created
+    return people.add_patient(
+        conn, clinician["clinic_id"], body, now, current_app.config["ENROLLMENT_CODE_DAYS"]
+    )
 
 
 @blp.get("/patients/<patient_id>")
@@ -125,11 +122,7 @@ def put_regimen(body, clinician, patient):
     """Set the patient's regimen: medication, bedtime dose time, titration steps."""
     conn = auth.app_conn()
     now = utcnow()
-    with write(conn):
-        regimen = people.put_regimen(conn, patient["id"], body, now, clinician["id"])
-        # The dose reminder follows the regimen's dose_time.
-        schedule.ensure_default_reminders(conn, patient["id"], now)
-    return regimen
+    return people.save_regimen(conn, patient["id"], body, now, clinician["id"])
 
 
 @blp.get("/patients/<patient_id>/regimen")

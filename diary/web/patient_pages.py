@@ -105,11 +105,9 @@ def new_patient():
         if data is not None:
             conn = auth.app_conn()
             now = utcnow()
-            with write(conn):
-                created = people.create_patient(
-                    conn, clinician["clinic_id"], data, now, current_app.config["ENROLLMENT_CODE_DAYS"]
-                )
-                schedule.ensure_default_reminders(conn, created["id"], now)
+            created = people.add_patient(
+                conn, clinician["clinic_id"], data, now, current_app.config["ENROLLMENT_CODE_DAYS"]
+            )
             _hold_code(created["id"], created)
             flash("Patient added. Their first enrollment code is on the printable sheet.")
             return redirect(url_for("web.patient_home", patient_id=created["id"]), 303)
@@ -393,9 +391,7 @@ def save_regimen(clinician, patient):
         )
         form.confirm_past.errors = ["Tick to save changes to steps that already began."]
         return _regimen_page(clinician, patient, form, 422)
-    with write(conn):
-        people.put_regimen(conn, patient["id"], loaded, now, clinician["id"], changed_past)
-        schedule.ensure_default_reminders(conn, patient["id"], now)
+    people.save_regimen(conn, patient["id"], loaded, now, clinician["id"], changed_past)
     flash("Regimen saved.")
     return redirect(url_for("web.regimen_page", patient_id=patient["id"]), 303)
 
