@@ -388,7 +388,13 @@ def timeline(report, days):
     lanes_top = pain_bottom + 14
     parts.append(_text(LEFT, lanes_top + FONT, "Side effects", "start", "axis-title"))
     lanes_top += FONT + 6
-    for i, name in enumerate(names or ["none reported"]):
+    if not names:
+        parts.append(_text(LEFT + 4, lanes_top + lane_h - 5, "None reported in this period", "start", "lane"))
+        parts.append(
+            f'<line x1="{LEFT}" x2="{axis.right}" y1="{lanes_top + lane_h}" y2="{lanes_top + lane_h}" '
+            f'stroke="{GRID_COLOUR}"/>'
+        )
+    for i, name in enumerate(names):
         y0 = lanes_top + i * lane_h
         shown = name.replace("_", " ")
         parts.append(

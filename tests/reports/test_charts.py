@@ -171,3 +171,10 @@ def test_period_errors_are_sentences_naming_the_field():
         "From: Not a valid date.",
         "Period: Bad.",
     ]
+
+
+def test_a_timeline_without_side_effects_says_so_in_full():
+    report, days = _report(date(2026, 3, 1), 30, [(date(2026, 3, 10), 1500)])
+    svg = str(charts.all_charts(report, days)[0]["svg"])
+    assert ">None reported in this period</text>" in svg
+    assert "…" not in svg and 'class="episode' not in svg
